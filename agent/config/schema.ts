@@ -1,0 +1,167 @@
+import { type Endpoint, endpointTarget, isLocalOnly, parseEndpoint } from "../../shared/address.js";
+import { parseDuration } from "../../shared/durations.js";
+import { ValidationError } from "../../shared/errors.js";
+import {
+  fieldPath,
+  readBoolean,
+  readList,
+  readMapping,
+  readNonEmptyString,
+  readNumber,
+  readString,
+  readStringMap,
+  rejectUnknownKeys,
+} from "../../shared/fields.js";
+import { parseSize } from "../../shared/sizes.js";
+
+export interface TokenEntry {
+  user: string;
+  /** Hex SHA-256 of the token; the token itself is never stored by the agent. */
+  sha256: string;
+}
+
+export interface AgentConfig {
+  name: string;
+  labels: Record<string, string>;
+  interruptible: boolean;
+  listen: Endpoint;
+  /** Plaintext gRPC, allowed only when `listen` is loopback or a Unix socket. */
+  plaintext: boolean;
+  dataDir: string;
+  samplePeriodMs: number;
+  reserved: { cpu: number; memoryBytes: number };
+  tokens: TokenEntry[];
+  nvidiaSmi: { command: string; timeoutMs: number };
+  dockerSocket: string;
+}
+
+/** Values that apply when neither the file nor a flag sets them. */
+export interface ConfigDefaults {
+  name: string;
+  dataDir: string;
+}
+
+export const DEFAULT_LISTEN = "0.0.0.0:7433";
+
+const KEYS = [
+  "name",
+  "labels",
+  "interruptible",
+  "listen",
+  "plaintext",
+  "data_dir",
+  "sample_period",
+  "reserved",
+  "tokens",
+  "nvidia_smi",
+  "docker_socket",
+] as const;
+
+type Overrides = Partial<AgentConfig>;
+
+/** Validates the YAML mapping of an agent config file; errors name the field (the caller adds the file). */
+export function parseConfigFile(raw: unknown): Overrides {
+  if (raw === null || raw === undefined) return {};
+  const map = readMapping(raw, "");
+  rejectUnknownKeys(map, KEYS, "");
+  const out: Overrides = {};
+  if (map["name"] !== undefined) out.name = readAgentName(map["name"], "name");
+  if (map["labels"] !== undefined) out.labels = readStringMap(map["labels"], "labels");
+  if (map["interruptible"] !== undefined) out.interruptible = readBoolean(map["interruptible"], "interruptible");
+  if (map["listen"] !== undefined) out.listen = parseEndpoint(map["listen"], "listen");
+  if (map["plaintext"] !== undefined) out.plaintext = readBoolean(map["plaintext"], "plaintext");
+  if (map["data_dir"] !== undefined) out.dataDir = readAbsolutePath(map["data_dir"], "data_dir");
+  if (map["sample_period"] !== undefined) out.samplePeriodMs = parseDuration(map["sample_period"], "sample_period");
+  if (map["reserved"] !== undefined) out.reserved = readReserved(map["reserved"]);
+  if (map["tokens"] !== undefined) out.tokens = readTokens(map["tokens"]);
+  if (map["nvidia_smi"] !== undefined) out.nvidiaSmi = readNvidiaSmi(map["nvidia_smi"]);
+  if (map["docker_socket"] !== undefined) out.dockerSocket = readAbsolutePath(map["docker_socket"], "docker_socket");
+  return out;
+}
+
+export interface FlagValues {
+  listen?: string;
+  dataDir?: string;
+  name?: string;
+}
+
+/** Validates command-line overrides; errors name the flag. */
+export function parseFlags(flags: FlagValues): Overrides {
+  const out: Overrides = {};
+  if (flags.listen !== undefined) out.listen = parseEndpoint(flags.listen, "--listen");
+  if (flags.dataDir !== undefined) out.dataDir = readAbsolutePath(flags.dataDir, "--data-dir");
+  if (flags.name !== undefined) out.name = readAgentName(flags.name, "--name");
+  return out;
+}
+
+/** Applies flags over the file over the defaults, then checks what only the whole config can tell. */
+export function resolveConfig(file: Overrides, flags: Overrides, defaults: ConfigDefaults, source: string): AgentConfig {
+  const merged = { ...file, ...flags };
+  const config: AgentConfig = {
+    name: merged.name ?? defaults.name,
+    labels: merged.labels ?? {},
+    interruptible: merged.interruptible ?? false,
+    listen: merged.listen ?? parseEndpoint(DEFAULT_LISTEN, "listen"),
+    plaintext: merged.plaintext ?? false,
+    dataDir: merged.dataDir ?? defaults.dataDir,
+    samplePeriodMs: merged.samplePeriodMs ?? 10_000,
+    reserved: merged.reserved ?? { cpu: 0, memoryBytes: 0 },
+    tokens: merged.tokens ?? [],
+    nvidiaSmi: merged.nvidiaSmi ?? { command: "nvidia-smi", timeoutMs: 10_000 },
+    dockerSocket: merged.dockerSocket ?? "/var/run/docker.sock",
+  };
+  if (config.plaintext && !isLocalOnly(config.listen)) {
+    throw new ValidationError(
+      "plaintext",
+      "listen on loopback (127.0.0.1) or a unix: socket when plaintext is true",
+      endpointTarget(config.listen),
+      source,
+    );
+  }
+  return config;
+}
+
+function readAgentName(value: unknown, field: string): string {
+  const name = readNonEmptyString(value, field);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
+    throw new ValidationError(field, "a name of letters, digits, '.', '_' or '-' (at most 63)", value);
+  }
+  return name;
+}
+
+function readAbsolutePath(value: unknown, field: string): string {
+  const path = readNonEmptyString(value, field);
+  if (!path.startsWith("/")) throw new ValidationError(field, "an absolute path", value);
+  return path;
+}
+
+function readReserved(value: unknown): AgentConfig["reserved"] {
+  const map = readMapping(value, "reserved");
+  rejectUnknownKeys(map, ["cpu", "memory"], "reserved");
+  return {
+    cpu: map["cpu"] === undefined ? 0 : readNumber(map["cpu"], "reserved.cpu", { min: 0 }),
+    memoryBytes: map["memory"] === undefined ? 0 : parseSize(map["memory"], "reserved.memory"),
+  };
+}
+
+function readTokens(value: unknown): TokenEntry[] {
+  return readList(value, "tokens").map((item, i) => {
+    const field = fieldPath("tokens", i);
+    const map = readMapping(item, field);
+    rejectUnknownKeys(map, ["user", "sha256"], field);
+    const sha256 = readString(map["sha256"], fieldPath(field, "sha256")).toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(sha256)) {
+      throw new ValidationError(fieldPath(field, "sha256"), "64 hex digits (the SHA-256 of the token)", map["sha256"]);
+    }
+    return { user: readNonEmptyString(map["user"], fieldPath(field, "user")), sha256 };
+  });
+}
+
+function readNvidiaSmi(value: unknown): AgentConfig["nvidiaSmi"] {
+  const map = readMapping(value, "nvidia_smi");
+  rejectUnknownKeys(map, ["command", "timeout"], "nvidia_smi");
+  return {
+    command: map["command"] === undefined ? "nvidia-smi" : readNonEmptyString(map["command"], "nvidia_smi.command"),
+    timeoutMs: map["timeout"] === undefined ? 10_000 : parseDuration(map["timeout"], "nvidia_smi.timeout"),
+  };
+}

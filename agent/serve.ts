@@ -1,0 +1,80 @@
+import { mkdir } from "node:fs/promises";
+import Docker from "dockerode";
+import type { Logger } from "pino";
+import { endpointTarget } from "../shared/address.js";
+import { BERTH_VERSION } from "../shared/version.js";
+import type { AgentConfig } from "./config/schema.js";
+import { NO_ALLOCATIONS } from "./inventory/compose.js";
+import { createDockerProbe } from "./inventory/docker-probe.js";
+import { createHostProbe } from "./inventory/host-probe.js";
+import { createNvidiaSmiProbe } from "./inventory/nvidia-smi/probe.js";
+import { InventorySampler } from "./inventory/sampler.js";
+import { createAgentService } from "./rpc/agent-service.js";
+import { createHealthService } from "./rpc/health-service.js";
+import { type BoundServer, startRpcServer } from "./rpc/server.js";
+import { ensureCertificate } from "./security/tls.js";
+import { TokenAuthority, ensureLocalToken } from "./security/tokens.js";
+
+export interface RunningAgent {
+  server: BoundServer;
+  stop(): Promise<void>;
+}
+
+/** The one place that wires the agent: config → inventory → rpc. */
+export async function serveAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const certificate = config.plaintext ? undefined : await ensureCertificate(config.dataDir, config.name);
+  if (certificate?.created) log.info({ fingerprint: certificate.fingerprint }, "generated a self-signed TLS certificate");
+  await ensureLocalToken(config.dataDir);
+  const authenticator = new TokenAuthority(config.dataDir, config.tokens);
+  await authenticator.load();
+
+  const docker = new Docker({ socketPath: config.dockerSocket, timeout: 5000 });
+  const sampler = new InventorySampler({
+    identity: {
+      name: config.name,
+      version: BERTH_VERSION,
+      labels: config.labels,
+      interruptible: config.interruptible,
+      reservedCores: config.reserved.cpu,
+      reservedMemoryBytes: config.reserved.memoryBytes,
+    },
+    host: createHostProbe(config.dataDir),
+    gpu: createNvidiaSmiProbe(config.nvidiaSmi),
+    docker: createDockerProbe(docker, config.dockerSocket),
+    allocations: NO_ALLOCATIONS,
+    periodMs: config.samplePeriodMs,
+    onError: (err) => log.warn({ err }, "inventory sample failed"),
+  });
+  await sampler.start();
+  const first = sampler.current();
+  log.info(
+    {
+      gpus: first.gpus.length,
+      gpuDriver: first.gpuDriver,
+      docker: first.docker,
+    },
+    "first inventory sample taken",
+  );
+
+  const server = await startRpcServer(
+    config.listen,
+    config.plaintext ? { plaintext: true } : { plaintext: false, certPem: certificate!.certPem, keyPem: certificate!.keyPem },
+    {
+      agent: createAgentService({ inventory: sampler, authenticator, log }),
+      health: createHealthService(["berth.v1.Agent"]),
+    },
+  );
+  log.info(
+    { listen: server.target, tls: !config.plaintext, fingerprint: certificate?.fingerprint, requested: endpointTarget(config.listen) },
+    "berth-agent is serving",
+  );
+
+  return {
+    server,
+    async stop() {
+      sampler.stop();
+      await server.shutdown(5000);
+    },
+  };
+}
