@@ -3,7 +3,9 @@ import { mkdir } from "node:fs/promises";
 import { Command, CommanderError, Option } from "commander";
 import { BerthError } from "../shared/errors.js";
 import { BERTH_VERSION } from "../shared/version.js";
+import { parseEndpoint } from "../shared/address.js";
 import { advertisedAddress } from "./advertise.js";
+import { readServingFile } from "./serving-file.js";
 import { ConfigFileError, loadAgentConfig } from "./config/load.js";
 import { createLogger } from "./log.js";
 import { serveAgent } from "./serve.js";
@@ -52,11 +54,13 @@ function buildCli(): Command {
       const config = await loadAgentConfig(merged.config, { dataDir: merged.dataDir });
       await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
       const secret = await createToken(config.dataDir, user);
-      const address = advertisedAddress(config.listen, config.listen.kind === "tcp" ? config.listen.port : 0);
+      const serving = await readServingFile(config.dataDir);
+      const listen = serving ? parseEndpoint(serving.address, "serving.json address", { listening: true }) : config.listen;
+      const address = advertisedAddress(listen, listen.kind === "tcp" ? listen.port : 0);
       const trust = config.plaintext
         ? "--plaintext"
         : `--fingerprint ${(await ensureCertificate(config.dataDir, config.name)).fingerprint}`;
-      process.stdout.write(`berth fleet add ${config.name} ${address} --token ${secret} ${trust}\n`);
+      process.stdout.write(`berth fleet add ${serving?.name ?? config.name} ${address} --token ${secret} ${trust}\n`);
     });
   return program;
 }

@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import { setLogger } from "@grpc/grpc-js";
 import Docker from "dockerode";
 import type { Logger } from "pino";
 import { endpointTarget } from "../shared/address.js";
@@ -12,6 +13,7 @@ import { InventorySampler } from "./inventory/sampler.js";
 import { createAgentService } from "./rpc/agent-service.js";
 import { createHealthService } from "./rpc/health-service.js";
 import { type BoundServer, startRpcServer } from "./rpc/server.js";
+import { writeServingFile } from "./serving-file.js";
 import { ensureCertificate } from "./security/tls.js";
 import { TokenAuthority, ensureLocalToken } from "./security/tokens.js";
 
@@ -22,6 +24,12 @@ export interface RunningAgent {
 
 /** The one place that wires the agent: config → inventory → rpc. */
 export async function serveAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+  // grpc-js writes its own diagnostics to stderr; they belong in the structured log.
+  setLogger({
+    error: (...args: unknown[]) => log.debug({ grpc: args.join(" ") }, "grpc"),
+    info: (...args: unknown[]) => log.debug({ grpc: args.join(" ") }, "grpc"),
+    debug: (...args: unknown[]) => log.trace({ grpc: args.join(" ") }, "grpc"),
+  });
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const certificate = config.plaintext ? undefined : await ensureCertificate(config.dataDir, config.name);
   if (certificate?.created) log.info({ fingerprint: certificate.fingerprint }, "generated a self-signed TLS certificate");
@@ -65,6 +73,7 @@ export async function serveAgent(config: AgentConfig, log: Logger): Promise<Runn
       health: createHealthService(["berth.v1.Agent"]),
     },
   );
+  await writeServingFile(config.dataDir, { name: config.name, address: server.target, pid: process.pid, fingerprint: certificate?.fingerprint ?? "" });
   log.info(
     { listen: server.target, tls: !config.plaintext, fingerprint: certificate?.fingerprint, requested: endpointTarget(config.listen) },
     "berth-agent is serving",

@@ -6,8 +6,8 @@ export type Endpoint = { kind: "tcp"; host: string; port: number } | { kind: "un
 
 export const ENDPOINT_EXPECTED = "HOST:PORT or unix:/path/to/socket";
 
-/** Parses `HOST:PORT`, `[v6]:PORT` or `unix:/path`. */
-export function parseEndpoint(value: unknown, field: string): Endpoint {
+/** Parses `HOST:PORT`, `[v6]:PORT` or `unix:/path`. Port 0 (any free port) only where `listening`. */
+export function parseEndpoint(value: unknown, field: string, opts: { listening?: boolean } = {}): Endpoint {
   if (typeof value !== "string") throw new ValidationError(field, ENDPOINT_EXPECTED, value);
   if (value.startsWith("unix:")) {
     const path = value.slice("unix:".length).replace(/^\/\/(?=\/)/, "");
@@ -17,7 +17,7 @@ export function parseEndpoint(value: unknown, field: string): Endpoint {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
   const host = match?.[1] ?? match?.[2];
   const port = match ? Number(match[3]) : NaN;
-  if (!match || !host || !Number.isInteger(port) || port < 1 || port > 65535) {
+  if (!match || !host || !Number.isInteger(port) || port < (opts.listening ? 0 : 1) || port > 65535) {
     throw new ValidationError(field, "HOST:PORT", value);
   }
   return { kind: "tcp", host, port };

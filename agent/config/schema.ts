@@ -68,7 +68,7 @@ export function parseConfigFile(raw: unknown): Overrides {
   if (map["name"] !== undefined) out.name = readAgentName(map["name"], "name");
   if (map["labels"] !== undefined) out.labels = readStringMap(map["labels"], "labels");
   if (map["interruptible"] !== undefined) out.interruptible = readBoolean(map["interruptible"], "interruptible");
-  if (map["listen"] !== undefined) out.listen = parseEndpoint(map["listen"], "listen");
+  if (map["listen"] !== undefined) out.listen = parseEndpoint(map["listen"], "listen", { listening: true });
   if (map["plaintext"] !== undefined) out.plaintext = readBoolean(map["plaintext"], "plaintext");
   if (map["data_dir"] !== undefined) out.dataDir = readAbsolutePath(map["data_dir"], "data_dir");
   if (map["sample_period"] !== undefined) out.samplePeriodMs = parseDuration(map["sample_period"], "sample_period");
@@ -88,7 +88,7 @@ export interface FlagValues {
 /** Validates command-line overrides; errors name the flag. */
 export function parseFlags(flags: FlagValues): Overrides {
   const out: Overrides = {};
-  if (flags.listen !== undefined) out.listen = parseEndpoint(flags.listen, "--listen");
+  if (flags.listen !== undefined) out.listen = parseEndpoint(flags.listen, "--listen", { listening: true });
   if (flags.dataDir !== undefined) out.dataDir = readAbsolutePath(flags.dataDir, "--data-dir");
   if (flags.name !== undefined) out.name = readAgentName(flags.name, "--name");
   return out;

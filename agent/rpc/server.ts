@@ -28,7 +28,7 @@ export async function startRpcServer(
   const target = endpointTarget(endpoint);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(target, credentials, (error, bound) => {
-      if (error) reject(new UnavailableError(`cannot listen on ${target}: ${error.message}`));
+      if (error) reject(new UnavailableError(`cannot listen on ${target}: ${bindReason(error.message)}`));
       else resolve(bound);
     });
   });
@@ -48,4 +48,10 @@ export async function startRpcServer(
         });
       }),
   };
+}
+
+// grpc-js reports "No address added out of total 1 resolved errors: [listen EADDRINUSE: address already in use ...]".
+function bindReason(message: string): string {
+  const inner = /\[(?:listen )?(E[A-Z]+): ([^\]]+?)(?: \S+:\d+)?\]/.exec(message);
+  return inner ? `${inner[2]} (${inner[1]})` : message;
 }

@@ -14,7 +14,7 @@ export function toServiceError(error: unknown, log: ErrorLogger, method: string)
   if (error instanceof BerthError) {
     const metadata = new Metadata();
     metadata.set("berth-error", error.name);
-    return { code: error.code as number as status, details: error.message, metadata };
+    return { code: error.code, details: error.message, metadata };
   }
   log.error({ err: error, method }, "unexpected error in RPC handler");
   return { code: status.INTERNAL, details: `internal error in ${method}: ${(error as Error)?.message ?? String(error)}` };

@@ -45,7 +45,7 @@ async function generateCertificate(commonName: string): Promise<AgentCertificate
   const x509: typeof X509 = await import("@peculiar/x509");
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ["sign", "verify"]));
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + 10 * 365 * 24 * 3600 * 1000);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -53,7 +53,7 @@ async function generateCertificate(commonName: string): Promise<AgentCertificate
     name: `CN=${commonName.replace(/[,=+<>#;"\\]/g, "_")}, O=berth-agent`,
     notBefore,
     notAfter,
-    keys: keys as unknown as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]["keys"],
+    keys: keys,
     signingAlgorithm: algorithm,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),

@@ -128,7 +128,7 @@ function fetchPeerCertificate(host: string, port: number, deadline: Date): Promi
       if (cert) resolve(cert);
       else reject(new UnavailableError(`${host}:${port} presented no certificate`));
     });
-    socket.once("error", (error) => {
+    socket.once("error", (error: Error) => {
       clearTimeout(timer);
       reject(new UnavailableError(`cannot connect to ${host}:${port}: ${error.message}`));
     });

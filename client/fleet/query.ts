@@ -30,7 +30,7 @@ export async function queryAgent(agent: FleetAgent, options: QueryOptions): Prom
   let close = (): void => {};
   try {
     const connection = await connectAgent(agent, options.home, deadline);
-    close = connection.close;
+    close = () => connection.close();
     const inventory = await new Promise<Inventory>((resolve, reject) => {
       connection.client.getInventory({ refresh: false }, connection.metadata, { deadline }, (error, response) =>
         error ? reject(error) : resolve(response),

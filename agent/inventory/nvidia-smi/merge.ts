@@ -45,7 +45,7 @@ function fillGaps(gpu: ReportedGpu, other: ReportedGpu): ReportedGpu {
 }
 
 function definedOnly(gpu: ReportedGpu): Partial<ReportedGpu> {
-  return Object.fromEntries(Object.entries(gpu).filter(([, value]) => value !== undefined)) as Partial<ReportedGpu>;
+  return Object.fromEntries(Object.entries(gpu).filter(([, value]) => value !== undefined));
 }
 
 function withListedMig(gpu: ReportedGpu, listed: ListedGpu): ReportedGpu {
