@@ -100,9 +100,10 @@ async function localTrust(): Promise<Trust> {
 }
 
 async function pinnedCertificate(name: string, host: string, port: number, pinned: string, home: string, deadline: Date): Promise<string> {
-  const cachePath = join(home, "certs", `${name}.pem`);
+  // Named by fingerprint and written only after the check, so a cache hit needs no certificate parsing.
+  const cachePath = join(home, "certs", `${pinned.replace(/:/g, "")}.pem`);
   const cached = await readFile(cachePath, "utf8").catch(() => undefined);
-  if (cached !== undefined && new X509Certificate(cached).fingerprint256 === pinned) return cached;
+  if (cached !== undefined) return cached;
   const presented = await fetchPeerCertificate(host, port, deadline);
   if (presented.fingerprint256 !== pinned) throw new FingerprintMismatchError(name, pinned, presented.fingerprint256);
   await mkdir(join(home, "certs"), { recursive: true, mode: 0o700 });
