@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { mkdir } from "node:fs/promises";
 import { Command, CommanderError, Option } from "commander";
+import Docker from "dockerode";
+import { OFFLINE_IMAGE, buildOfflineImage } from "./images/offline-build.js";
 import { BerthError } from "../shared/errors.js";
 import { BERTH_VERSION } from "../shared/version.js";
 import { parseEndpoint } from "../shared/address.js";
@@ -25,10 +27,11 @@ function buildCli(): Command {
     .option("--listen <host:port>", "address to serve gRPC on (default 0.0.0.0:7433, or unix:/path)")
     .option("--data-dir <dir>", "state directory (default /var/lib/berth as root, else ~/.local/share/berth)")
     .option("--name <name>", "agent name shown in the fleet (default: the hostname)")
+    .option("--publish-address <ip>", "host address container ports are published on (default 0.0.0.0)")
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-    .action(async (options: CommonOptions & { listen?: string; name?: string }) => {
+    .action(async (options: CommonOptions & { listen?: string; name?: string; publishAddress?: string }) => {
       const config = await loadAgentConfig(options.config, options);
       const log = createLogger();
       const agent = await serveAgent(config, log);
@@ -61,6 +64,27 @@ function buildCli(): Command {
         ? "--plaintext"
         : `--fingerprint ${(await ensureCertificate(config.dataDir, config.name)).fingerprint}`;
       process.stdout.write(`berth fleet add ${serving?.name ?? config.name} ${address} --token ${secret} ${trust}\n`);
+    });
+  const image = program.command("image").description("images for runs");
+  image
+    .command("build")
+    .description("build the offline base image for air-gapped hosts (debootstrap → docker import; python3, sshd, no conda)")
+    .requiredOption("--offline", "build from the host's Debian mirror with debootstrap (the only builder so far)")
+    .option("--tag <tag>", "image tag", OFFLINE_IMAGE)
+    .option("--force", "rebuild even when the image exists")
+    .option("--mirror <url>", "Debian mirror for debootstrap (default: debootstrap's own)")
+    .option("--suite <suite>", "Debian suite", "bookworm")
+    .option("--docker-socket <path>", "Docker engine socket", "/var/run/docker.sock")
+    .action(async (options: { tag: string; force?: boolean; mirror?: string; suite: string; dockerSocket: string }) => {
+      const docker = new Docker({ socketPath: options.dockerSocket });
+      const outcome = await buildOfflineImage(docker, {
+        tag: options.tag,
+        force: options.force ?? false,
+        suite: options.suite,
+        ...(options.mirror ? { mirror: options.mirror } : {}),
+        log: (line) => process.stderr.write(`berth-agent: ${line}\n`),
+      });
+      process.stdout.write(outcome === "exists" ? `${options.tag} already exists (use --force to rebuild)\n` : `built ${options.tag}\n`);
     });
   return program;
 }

@@ -5,7 +5,10 @@ import type { Logger } from "pino";
 import { endpointTarget } from "../shared/address.js";
 import { BERTH_VERSION } from "../shared/version.js";
 import type { AgentConfig } from "./config/schema.js";
-import { NO_ALLOCATIONS } from "./inventory/compose.js";
+import { validateSpec } from "../shared/workflow/spec.js";
+import { createDockerEngine } from "./docker/engine.js";
+import { Ledger } from "./ledger/ledger.js";
+import { RunManager } from "./runs/run-manager.js";
 import { createDockerProbe } from "./inventory/docker-probe.js";
 import { createHostProbe } from "./inventory/host-probe.js";
 import { createNvidiaSmiProbe } from "./inventory/nvidia-smi/probe.js";
@@ -37,7 +40,8 @@ export async function serveAgent(config: AgentConfig, log: Logger): Promise<Runn
   const authenticator = new TokenAuthority(config.dataDir, config.tokens);
   await authenticator.load();
 
-  const docker = new Docker({ socketPath: config.dockerSocket, timeout: 5000 });
+  const docker = new Docker({ socketPath: config.dockerSocket });
+  const ledger = new Ledger();
   const sampler = new InventorySampler({
     identity: {
       name: config.name,
@@ -50,7 +54,7 @@ export async function serveAgent(config: AgentConfig, log: Logger): Promise<Runn
     host: createHostProbe(config.dataDir),
     gpu: createNvidiaSmiProbe(config.nvidiaSmi),
     docker: createDockerProbe(docker, config.dockerSocket),
-    allocations: NO_ALLOCATIONS,
+    allocations: ledger,
     periodMs: config.samplePeriodMs,
     onError: (err) => log.warn({ err }, "inventory sample failed"),
   });
@@ -65,11 +69,36 @@ export async function serveAgent(config: AgentConfig, log: Logger): Promise<Runn
     "first inventory sample taken",
   );
 
+  const runs = new RunManager({
+    engine: createDockerEngine(docker),
+    ledger,
+    inventory: () => sampler.current(),
+    config: {
+      agentName: config.name,
+      dataDir: config.dataDir,
+      publishAddress: config.publishAddress,
+      advertiseHost: config.advertiseHost,
+      images: config.images,
+      stopTimeoutSeconds: config.stopTimeoutSeconds,
+      orphanGraceMs: config.orphanGraceMs,
+    },
+    log,
+  });
+  runs.validate = (spec) => {
+    try {
+      return spec ? validateSpec(spec) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  if (first.docker?.healthy) await runs.recover();
+  else log.warn({ docker: first.docker }, "docker is down: runs are not recovered until the agent restarts with docker up");
+
   const server = await startRpcServer(
     config.listen,
     config.plaintext ? { plaintext: true } : { plaintext: false, certPem: certificate!.certPem, keyPem: certificate!.keyPem },
     {
-      agent: createAgentService({ inventory: sampler, authenticator, log }),
+      agent: createAgentService({ inventory: sampler, runs, authenticator, log }),
       health: createHealthService(["berth.v1.Agent"]),
     },
   );

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { type Endpoint, endpointTarget, isLocalOnly, parseEndpoint } from "../../shared/address.js";
 import { parseDuration } from "../../shared/durations.js";
 import { ValidationError } from "../../shared/errors.js";
@@ -13,6 +14,7 @@ import {
   rejectUnknownKeys,
 } from "../../shared/fields.js";
 import { parseSize } from "../../shared/sizes.js";
+import { DEFAULT_CATALOGUE, type ImageCatalogue } from "../images/catalogue.js";
 
 export interface TokenEntry {
   user: string;
@@ -33,6 +35,13 @@ export interface AgentConfig {
   tokens: TokenEntry[];
   nvidiaSmi: { command: string; timeoutMs: number };
   dockerSocket: string;
+  /** Host address container ports are published on. */
+  publishAddress: string;
+  /** What clients are told to connect to for published ports; "" means the address they reached the agent at. */
+  advertiseHost: string;
+  images: ImageCatalogue;
+  stopTimeoutSeconds: number;
+  orphanGraceMs: number;
 }
 
 /** Values that apply when neither the file nor a flag sets them. */
@@ -55,6 +64,11 @@ const KEYS = [
   "tokens",
   "nvidia_smi",
   "docker_socket",
+  "publish_address",
+  "advertise_host",
+  "images",
+  "stop_timeout",
+  "orphan_grace",
 ] as const;
 
 type Overrides = Partial<AgentConfig>;
@@ -76,6 +90,11 @@ export function parseConfigFile(raw: unknown): Overrides {
   if (map["tokens"] !== undefined) out.tokens = readTokens(map["tokens"]);
   if (map["nvidia_smi"] !== undefined) out.nvidiaSmi = readNvidiaSmi(map["nvidia_smi"]);
   if (map["docker_socket"] !== undefined) out.dockerSocket = readAbsolutePath(map["docker_socket"], "docker_socket");
+  if (map["publish_address"] !== undefined) out.publishAddress = readIp(map["publish_address"], "publish_address");
+  if (map["advertise_host"] !== undefined) out.advertiseHost = readNonEmptyString(map["advertise_host"], "advertise_host");
+  if (map["images"] !== undefined) out.images = readImages(map["images"]);
+  if (map["stop_timeout"] !== undefined) out.stopTimeoutSeconds = Math.max(1, Math.round(parseDuration(map["stop_timeout"], "stop_timeout") / 1000));
+  if (map["orphan_grace"] !== undefined) out.orphanGraceMs = parseDuration(map["orphan_grace"], "orphan_grace");
   return out;
 }
 
@@ -83,6 +102,7 @@ export interface FlagValues {
   listen?: string;
   dataDir?: string;
   name?: string;
+  publishAddress?: string;
 }
 
 /** Validates command-line overrides; errors name the flag. */
@@ -91,6 +111,7 @@ export function parseFlags(flags: FlagValues): Overrides {
   if (flags.listen !== undefined) out.listen = parseEndpoint(flags.listen, "--listen", { listening: true });
   if (flags.dataDir !== undefined) out.dataDir = readAbsolutePath(flags.dataDir, "--data-dir");
   if (flags.name !== undefined) out.name = readAgentName(flags.name, "--name");
+  if (flags.publishAddress !== undefined) out.publishAddress = readIp(flags.publishAddress, "--publish-address");
   return out;
 }
 
@@ -109,6 +130,11 @@ export function resolveConfig(file: Overrides, flags: Overrides, defaults: Confi
     tokens: merged.tokens ?? [],
     nvidiaSmi: merged.nvidiaSmi ?? { command: "nvidia-smi", timeoutMs: 10_000 },
     dockerSocket: merged.dockerSocket ?? "/var/run/docker.sock",
+    publishAddress: merged.publishAddress ?? "0.0.0.0",
+    advertiseHost: merged.advertiseHost ?? "",
+    images: merged.images ?? DEFAULT_CATALOGUE,
+    stopTimeoutSeconds: merged.stopTimeoutSeconds ?? 10,
+    orphanGraceMs: merged.orphanGraceMs ?? 5 * 60_000,
   };
   if (config.plaintext && !isLocalOnly(config.listen)) {
     throw new ValidationError(
@@ -119,6 +145,29 @@ export function resolveConfig(file: Overrides, flags: Overrides, defaults: Confi
     );
   }
   return config;
+}
+
+function readIp(value: unknown, field: string): string {
+  const text = readNonEmptyString(value, field);
+  if (isIP(text) === 0) throw new ValidationError(field, "an IP address such as 127.0.0.1 or 0.0.0.0", value);
+  return text;
+}
+
+function readImages(value: unknown): ImageCatalogue {
+  const map = readMapping(value, "images");
+  rejectUnknownKeys(map, ["cpu", "gpu", "default_python"], "images");
+  return {
+    cpu: map["cpu"] === undefined ? DEFAULT_CATALOGUE.cpu : readNonEmptyString(map["cpu"], "images.cpu"),
+    gpu: map["gpu"] === undefined ? DEFAULT_CATALOGUE.gpu : readNonEmptyString(map["gpu"], "images.gpu"),
+    defaultPython:
+      map["default_python"] === undefined ? DEFAULT_CATALOGUE.defaultPython : readPython(map["default_python"]),
+  };
+}
+
+function readPython(value: unknown): string {
+  const text = typeof value === "number" ? String(value) : readNonEmptyString(value, "images.default_python");
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new ValidationError("images.default_python", 'a version such as "3.11"', value);
+  return text;
 }
 
 function readAgentName(value: unknown, field: string): string {
