@@ -152,8 +152,10 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 
-# 4. ready, then wait until stopped
+# 4. ready, then wait until stopped. The marker goes to both streams: Docker keeps no order between
+# them, so the agent announces ready only once each stream has delivered everything setup wrote to it.
 ${marker("ready")}
+${marker("ready")} >&2
 while :; do
   sleep 2147483647 &
   wait $!

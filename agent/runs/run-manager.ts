@@ -5,12 +5,12 @@ import { AlreadyExistsError, BerthError, NotFoundError, ValidationError } from "
 import type { Inventory } from "../../shared/gen/berth/v1/inventory.js";
 import { OutputStream, type Ready, type Run, type RunEvent, type RunSpec, RunState } from "../../shared/gen/berth/v1/run.js";
 import { SSH_CONTAINER_PORT, type ValidSpec } from "../../shared/workflow/spec.js";
-import type { ContainerEngine, LogLine } from "../docker/engine.js";
+import type { ContainerEngine, LogLine, LogStream } from "../docker/engine.js";
 import { type ImageCatalogue, buildHint, resolveImage } from "../images/catalogue.js";
 import type { Ledger, Reservation } from "../ledger/ledger.js";
 import { copyArtifactsOut } from "./artifacts.js";
 import { Labels, RUN_USER, absoluteWorkingDir, buildContainerSpec, reservationFromLabels } from "./container-spec.js";
-import { Markers } from "./entry-script.js";
+import { MARKER, Markers } from "./entry-script.js";
 import { EventLog } from "./event-log.js";
 import { type RunRecord, isTerminal, loadRecords, runDir, saveRecord, stateName } from "./run-record.js";
 
@@ -55,6 +55,8 @@ interface LiveRun {
   following: Promise<void> | undefined;
   output: OutputBatcher;
   tail: string[];
+  /** The streams the ready marker has come through; ready needs both. */
+  readyOn: Set<LogStream>;
   sawReady: boolean;
   stopping: Promise<Run> | undefined;
 }
@@ -192,8 +194,7 @@ export class RunManager {
     const containerId = run.containerId;
     const cursor = live.record.logCursor;
     let skip = cursor.seen;
-    live.following = this.deps.engine
-      .followLogs(
+    const following = this.deps.engine.followLogs(
         containerId,
         cursor.timestamp || undefined,
         (lines) => {
@@ -209,11 +210,13 @@ export class RunManager {
           live.output.flushSoon();
         },
         live.follow.signal,
-      )
-      .then(
-        () => this.onContainerStreamEnded(live),
-        (error: unknown) => this.onContainerStreamEnded(live, error),
       );
+    // teardown() waits for `following` itself, not for this reaction to it (which may be what runs teardown).
+    live.following = following.catch(() => undefined);
+    following.then(
+      () => this.onContainerStreamEnded(live),
+      (error: unknown) => this.onContainerStreamEnded(live, error),
+    ).catch((error: unknown) => this.deps.log.error({ err: error, run: run.id }, "handling the end of a container failed"));
   }
 
   private consumeLine(live: LiveRun, line: LogLine): void {
@@ -224,9 +227,9 @@ export class RunManager {
       cursor.seen = 1;
     }
     const text = line.text;
-    if (line.stream === "stdout" && text.startsWith("\u001eberth:")) {
+    if (text.startsWith(MARKER)) {
       live.output.flush();
-      this.onMarker(live, text);
+      this.onMarker(live, line.stream, text);
       return;
     }
     live.tail.push(text);
@@ -234,11 +237,13 @@ export class RunManager {
     live.output.add(line.stream === "stderr" ? OutputStream.OUTPUT_STREAM_STDERR : OutputStream.OUTPUT_STREAM_STDOUT, text);
   }
 
-  private onMarker(live: LiveRun, text: string): void {
+  private onMarker(live: LiveRun, stream: LogStream, text: string): void {
     if (text.startsWith(Markers.hostKey)) {
       live.record.hostPublicKey = text.slice(Markers.hostKey.length).trim();
       this.persist(live);
     } else if (text === Markers.ready) {
+      live.readyOn.add(stream);
+      if (live.readyOn.size < 2 || live.sawReady) return;
       live.sawReady = true;
       void this.announceReady(live).catch((error: unknown) => this.fail(live, "internal", (error as Error).message));
     } else if (text.startsWith(Markers.sshdFailed)) {
@@ -304,12 +309,17 @@ export class RunManager {
   private async fail(live: LiveRun, reason: string, message: string): Promise<void> {
     if (isTerminal(live.record.run.state)) return;
     this.deps.log.warn({ run: live.record.run.id, reason, message }, "run failed");
-    await this.teardown(live, 0).catch((error: unknown) => this.deps.log.error({ err: error, run: live.record.run.id }, "teardown failed"));
+    // A failed run's container is kept (stopped, holding nothing) for post-mortem `docker inspect`/`docker logs`,
+    // then removed like any container no live run owns.
+    await this.teardown(live, 0, { keepContainer: true }).catch((error: unknown) =>
+      this.deps.log.error({ err: error, run: live.record.run.id }, "teardown failed"),
+    );
+    if (live.record.run.containerId !== "") this.scheduleOrphanRemoval(live.record.run.containerId, Date.now());
     this.finish(live, RunState.RUN_STATE_FAILED, reason, message);
   }
 
   /** Stops the container, copies artifacts out, removes it. Resources are released by finish(). */
-  private async teardown(live: LiveRun, timeoutSeconds: number): Promise<void> {
+  private async teardown(live: LiveRun, timeoutSeconds: number, options: { keepContainer?: boolean } = {}): Promise<void> {
     const { engine } = this.deps;
     const { run } = live.record;
     if (run.containerId === "") return;
@@ -327,7 +337,7 @@ export class RunManager {
         );
       }
     }
-    await engine.remove(run.containerId);
+    if (!options.keepContainer) await engine.remove(run.containerId);
   }
 
   private finish(live: LiveRun, state: RunState, reason: string, message: string): void {
@@ -444,6 +454,7 @@ export class RunManager {
       following: undefined,
       output: new OutputBatcher((stream, text) => events.append({ event: { $case: "output", value: { stream, text } } })),
       tail: [],
+      readyOn: new Set(),
       sawReady: false,
       stopping: undefined,
     };
