@@ -1,7 +1,7 @@
 import { execa } from "execa";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
+import { type ClientReadableStream, type ServiceError, status } from "@grpc/grpc-js";
 import { type AgentConnection, connectAgent } from "../../client/fleet/connect.js";
 import { type Ready, type Run, type RunEvent, RunSpec, RunState } from "../../shared/gen/berth/v1/run.js";
 import { type AgentOptions, type AgentProcess, startAgent, tempDir } from "./processes.js";
@@ -89,7 +89,7 @@ export function startRun(connection: AgentConnection, runSpec: RunSpec, options:
     });
     call.on("error", (error: ServiceError) => {
       clearTimeout(timer);
-      if (error.code === 1) return; // our own cancel
+      if (error.code === status.CANCELLED) return; // our own cancel
       reject(error);
     });
   });
