@@ -31,6 +31,11 @@ describe("agent config", () => {
       tokens: [{ user: "alice", sha256: "A".repeat(64) }],
       nvidia_smi: { command: "/opt/nvidia-smi", timeout: "3s" },
       docker_socket: "/run/docker.sock",
+      publish_address: "127.0.0.1",
+      advertise_host: "gpu-1.lab",
+      images: { cpu: "my/cpu:{python}", gpu: "my/gpu:{python}", default_python: 3.12 },
+      stop_timeout: "30s",
+      orphan_grace: "1m",
     });
     const config = resolveConfig(file, {}, defaults, "agent.yaml");
     expect(config).toEqual({
@@ -45,6 +50,11 @@ describe("agent config", () => {
       tokens: [{ user: "alice", sha256: "a".repeat(64) }],
       nvidiaSmi: { command: "/opt/nvidia-smi", timeoutMs: 3000 },
       dockerSocket: "/run/docker.sock",
+      publishAddress: "127.0.0.1",
+      advertiseHost: "gpu-1.lab",
+      images: { cpu: "my/cpu:{python}", gpu: "my/gpu:{python}", defaultPython: "3.12" },
+      stopTimeoutSeconds: 30,
+      orphanGraceMs: 60_000,
     });
   });
 
@@ -79,6 +89,8 @@ describe("agent config", () => {
     [{ data_dir: "rel" }, 'data_dir: expected an absolute path, got "rel"'],
     [{ nvidia_smi: { timeout: "x" } }, "nvidia_smi.timeout: expected a duration"],
     [[1, 2], "expected a mapping, got a list"],
+    [{ publish_address: "localhost" }, 'publish_address: expected an IP address such as 127.0.0.1 or 0.0.0.0, got "localhost"'],
+    [{ images: { tpu: "x" } }, 'images.tpu: expected one of cpu, gpu, default_python, got "tpu"'],
   ])("%j", (raw, message) => {
     expect(() => parseConfigFile(raw)).toThrow(message);
   });
