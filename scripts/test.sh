@@ -10,6 +10,9 @@ ensure_packages docker.io debootstrap openssh-client systemd
 bash scripts/ensure-docker.sh
 ensure_npm_deps
 
+log "offline base image (a no-op when it exists)"
+node dist/agent/main.js image build --offline
+
 log "typecheck, lint, import cycles"
 npm run --silent typecheck
 npm run --silent lint
