@@ -29,8 +29,8 @@ export async function benchConfig(): Promise<{ token: string; configPath: string
 }
 
 /** Starts a real berth-agent process on an ephemeral loopback port. */
-export async function startBenchAgent(name: string, configPath: string): Promise<BenchAgent> {
-  const dataDir = await mkdtemp(join(tmpdir(), `berth-bench-${name}-`));
+export async function startBenchAgent(name: string, configPath: string, dataDirPath?: string): Promise<BenchAgent> {
+  const dataDir = dataDirPath ?? (await mkdtemp(join(tmpdir(), `berth-bench-${name}-`)));
   const child = execa("node", [AGENT_BIN, "--config", configPath, "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--name", name], {
     env: { PATH: "/usr/local/bin:/usr/bin:/bin" },
     reject: false,

@@ -25,15 +25,6 @@ export interface ManagedContainer {
   createdMs: number;
 }
 
-export type LogStream = "stdout" | "stderr";
-
-/** One log line as Docker stored it: its RFC 3339 timestamp (the resume cursor) and the text without "\n". */
-export interface LogLine {
-  stream: LogStream;
-  timestamp: string;
-  text: string;
-}
-
 /** The slice of the Docker engine the run manager needs; the one implementation talks to dockerd. */
 export interface ContainerEngine {
   imageExists(ref: string): Promise<boolean>;
@@ -43,8 +34,8 @@ export interface ContainerEngine {
   start(id: string): Promise<void>;
   /** undefined when the container no longer exists. */
   inspect(id: string): Promise<ContainerState | undefined>;
-  /** Follows the logs from `since` (a LogLine timestamp, exclusive of nothing: callers drop what they saw) until the container stops. */
-  followLogs(id: string, since: string | undefined, onLines: (lines: LogLine[]) => void, signal: AbortSignal): Promise<void>;
+  /** Resolves with the exit code once the container stops (at once if it already has). */
+  wait(id: string): Promise<number>;
   stop(id: string, timeoutSeconds: number): Promise<void>;
   kill(id: string): Promise<void>;
   remove(id: string): Promise<void>;
@@ -118,19 +109,9 @@ export function createDockerEngine(docker: Docker): ContainerEngine {
       }
     },
 
-    async followLogs(id, since, onLines, signal) {
-      const options = { follow: true as const, stdout: true, stderr: true, timestamps: true, abortSignal: signal, ...(since ? { since: toUnixSeconds(since) } : {}) };
-      const stream = await docker.getContainer(id).logs(options);
-      await new Promise<void>((resolve, reject) => {
-        const demux = new LogDemuxer(onLines);
-        stream.on("data", (chunk: Buffer) => demux.push(chunk));
-        stream.on("end", () => {
-          demux.flush();
-          resolve();
-        });
-        stream.on("error", (error: Error) => (signal.aborted ? resolve() : reject(error)));
-        signal.addEventListener("abort", () => resolve(), { once: true });
-      });
+    async wait(id) {
+      const result = (await docker.getContainer(id).wait()) as { StatusCode: number };
+      return result.StatusCode;
     },
 
     async stop(id, timeoutSeconds) {
@@ -173,54 +154,3 @@ export function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
 
-/** Docker wants `since` as fractional Unix seconds. */
-function toUnixSeconds(timestamp: string): string {
-  const match = /^(.*?)(?:\.(\d+))?Z$/.exec(timestamp);
-  const seconds = Math.floor(Date.parse(`${match?.[1] ?? timestamp}Z`) / 1000);
-  return `${seconds}.${(match?.[2] ?? "0").padEnd(9, "0").slice(0, 9)}`;
-}
-
-/**
- * Splits Docker's multiplexed log stream (8-byte frame headers: stream type,
- * three zero bytes, big-endian length) into lines. With timestamps on, every
- * line starts with "<RFC 3339 nano> ".
- */
-export class LogDemuxer {
-  private pending: Buffer = Buffer.alloc(0);
-  private readonly partial: Record<LogStream, string> = { stdout: "", stderr: "" };
-  private readonly lastTimestamp: Record<LogStream, string> = { stdout: "", stderr: "" };
-
-  constructor(private readonly onLines: (lines: LogLine[]) => void) {}
-
-  push(chunk: Buffer): void {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    const lines: LogLine[] = [];
-    let offset = 0;
-    while (this.pending.length - offset >= 8) {
-      const size = this.pending.readUInt32BE(offset + 4);
-      if (this.pending.length - offset - 8 < size) break;
-      const stream: LogStream = this.pending[offset] === 2 ? "stderr" : "stdout";
-      const frame = this.pending.toString("utf8", offset + 8, offset + 8 + size);
-      offset += 8 + size;
-      // One frame is one log entry: "<timestamp> <text>", where text lacks "\n" when Docker split a long line.
-      const space = frame.indexOf(" ");
-      const stamped = space > 0 && /^\d{4}-\d\d-\d\dT/.test(frame);
-      const timestamp = stamped ? frame.slice(0, space) : "";
-      const parts = (this.partial[stream] + (stamped ? frame.slice(space + 1) : frame)).split("\n");
-      this.partial[stream] = parts.pop()!;
-      for (const text of parts) lines.push({ stream, timestamp, text });
-      this.lastTimestamp[stream] = timestamp;
-    }
-    this.pending = this.pending.subarray(offset);
-    if (lines.length > 0) this.onLines(lines);
-  }
-
-  flush(): void {
-    const lines: LogLine[] = [];
-    for (const stream of ["stdout", "stderr"] as const) {
-      if (this.partial[stream] !== "") lines.push({ stream, timestamp: this.lastTimestamp[stream], text: this.partial[stream] });
-      this.partial[stream] = "";
-    }
-    if (lines.length > 0) this.onLines(lines);
-  }
-}

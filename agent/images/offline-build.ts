@@ -43,8 +43,9 @@ export async function buildOfflineImage(docker: Docker, options: OfflineBuildOpt
       const tail = String(bootstrap.all ?? "").trim().split("\n").slice(-3).join(" | ");
       throw new FailedPreconditionError(`debootstrap failed (exit ${bootstrap.exitCode}): ${tail}`);
     }
-    // The apt lists and caches would only make the image bigger.
-    await execa("sh", ["-c", `rm -rf "${root}"/var/cache/apt/archives/*.deb "${root}"/var/lib/apt/lists/*`]);
+    // The apt caches only make the image bigger, and host keys baked in would be shared by every
+    // container of the image (each run makes its own).
+    await execa("sh", ["-c", `rm -rf "${root}"/var/cache/apt/archives/*.deb "${root}"/var/lib/apt/lists/* "${root}"/etc/ssh/ssh_host_*`]);
     options.log(`docker import → ${options.tag}`);
     const tar = execa("tar", ["-C", root, "-c", "."], { buffer: false, stdout: "pipe" });
     const [repo, tag] = splitTag(options.tag);

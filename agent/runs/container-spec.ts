@@ -3,7 +3,7 @@ import { posix } from "node:path";
 import type { ContainerCreateOptions } from "dockerode";
 import { SSH_CONTAINER_PORT, type ValidSpec, WORKFLOW_ROOT } from "../../shared/workflow/spec.js";
 import type { Reservation } from "../ledger/ledger.js";
-import { entryScript } from "./entry-script.js";
+import { OUTPUT_MOUNT, entryScript } from "./entry-script.js";
 
 /** Labels every berth container carries; recovery reads the reservation back from them. */
 export const Labels = {
@@ -33,6 +33,8 @@ export interface ContainerPlanInput {
   /** Host folders: <data>/cache/<owner>/<repo> and <data>/runs/<id>/artifacts. */
   cacheRoot: string;
   artifactsRoot: string;
+  /** Host folder the container writes its stdout and stderr files into. */
+  outputDir: string;
 }
 
 /** The user that ssh logs in as; the container runs as root. */
@@ -59,6 +61,7 @@ export function buildContainerSpec(input: ContainerPlanInput): ContainerCreateOp
   }
 
   const binds = [
+    `${input.outputDir}:${OUTPUT_MOUNT}:rw`,
     ...spec.cache.map((entry) => {
       const source = posix.join(input.cacheRoot, entry.home ? "home" : "workflow", entry.path);
       const target = entry.home ? posix.join(RUN_HOME, entry.path) : posix.join(WORKFLOW_ROOT, entry.path);
@@ -86,6 +89,7 @@ export function buildContainerSpec(input: ContainerPlanInput): ContainerCreateOp
   }
 
   const script = entryScript({
+    outputDir: OUTPUT_MOUNT,
     runId: input.runId,
     authorizedKeys: spec.authorizedKeys,
     env: spec.env,

@@ -6,6 +6,8 @@
  * wait until stopped.
  */
 export interface EntryScriptInput {
+  /** Where stdout and stderr files go (a bind mount the agent reads on the host). */
+  outputDir: string;
   runId: string;
   authorizedKeys: string[];
   env: { key: string; value: string }[];
@@ -26,6 +28,7 @@ export const Markers = {
 } as const;
 
 const DIR = "/run/berth";
+export const OUTPUT_MOUNT = `${DIR}/output`;
 
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
@@ -89,6 +92,8 @@ export function entryScript(input: EntryScriptInput): string {
 # berth entry script for run ${input.runId}
 set -u
 umask 022
+# Everything from here on, setup included, goes to files the agent tails on the host.
+exec >>${input.outputDir}/stdout 2>>${input.outputDir}/stderr
 mkdir -p ${DIR}/ssh /run/sshd
 chmod 700 ${DIR} ${DIR}/ssh
 

@@ -5,7 +5,8 @@ import { RunEvent } from "../../shared/gen/berth/v1/run.js";
 type NewEvent = Omit<RunEvent, "seq" | "time" | "runId">;
 
 const INDEX_EVERY = 64;
-const READ_CHUNK = 256 * 1024;
+// Under V8's large-object size, so the strings made from a chunk die young instead of growing old space.
+const READ_CHUNK = 64 * 1024;
 
 /**
  * A run's events, one JSON line each in `<run dir>/events.jsonl`. Appends are
@@ -21,6 +22,8 @@ export class EventLog {
   private readonly index: { seq: number; offset: number }[] = [];
   private waiters = new Set<() => void>();
   private closed = false;
+  /** Where each output stream had been read to, as the last Output events say (set by reopen). */
+  outputOffsets = { stdout: 0, stderr: 0 };
 
   private constructor(
     private readonly path: string,
@@ -37,9 +40,11 @@ export class EventLog {
   /** Reopens an existing log after a restart, rebuilding the index and the last seq. */
   static reopen(path: string, runId: string, now: () => Date = () => new Date()): EventLog {
     const lines: { seq: number; lineOffset: number }[] = [];
+    const offsets = { stdout: 0, stderr: 0 };
     let end = 0;
-    for (const { seq, lineOffset, lineLength } of scanLines(path)) {
+    for (const { seq, lineOffset, lineLength, output } of scanLines(path)) {
       lines.push({ seq, lineOffset });
+      if (output) offsets[output.stream] = output.offset;
       end = lineOffset + lineLength;
     }
     // A line torn by a crash mid-write is cut off, so appends continue from the last whole event.
@@ -50,6 +55,7 @@ export class EventLog {
       log.seq = seq;
     }
     log.size = end;
+    log.outputOffsets = offsets;
     return log;
   }
 
@@ -89,12 +95,12 @@ export class EventLog {
     let offset = this.offsetFor(afterSeq);
     let carry = "";
     const handle = await open(this.path, "r");
+    const buffer = Buffer.allocUnsafe(READ_CHUNK);
     try {
       for (;;) {
-        const end = this.size;
-        while (offset < end) {
-          const length = Math.min(READ_CHUNK, end - offset);
-          const buffer = Buffer.allocUnsafe(length);
+        // this.size is read afresh each time: appends land while this generator is suspended in yield.
+        while (offset < this.size) {
+          const length = Math.min(READ_CHUNK, this.size - offset);
           const { bytesRead } = await handle.read(buffer, 0, length, offset);
           offset += bytesRead;
           const lines = (carry + buffer.toString("utf8", 0, bytesRead)).split("\n");
@@ -106,7 +112,7 @@ export class EventLog {
           }
           if (signal?.aborted) return;
         }
-        if (!follow || (this.closed && offset >= this.size) || signal?.aborted) return;
+        if (!follow || this.closed || signal?.aborted) return;
         await this.nextAppend(signal);
       }
     } finally {
@@ -147,7 +153,7 @@ export class EventLog {
   }
 }
 
-function* scanLines(path: string): Generator<{ seq: number; lineOffset: number; lineLength: number }> {
+function* scanLines(path: string): Generator<{ seq: number; lineOffset: number; lineLength: number; output: { stream: "stdout" | "stderr"; offset: number } | undefined }> {
   const fd = openSync(path, "r");
   try {
     const buffer = Buffer.allocUnsafe(READ_CHUNK);
@@ -164,7 +170,15 @@ function* scanLines(path: string): Generator<{ seq: number; lineOffset: number; 
         const line = data.toString("utf8", start, nl);
         // Only the seq is needed; a torn last line (crash mid-write) is ignored.
         const match = /^\{"seq":"?(\d+)/.exec(line);
-        if (match) yield { seq: Number(match[1]), lineOffset: carryOffset + start, lineLength: nl - start + 1 };
+        const output = /^[^[]{0,200}?"output":\{"stream":"(OUTPUT_STREAM_STD(?:OUT|ERR))","offset":"(\d+)"/.exec(line);
+        if (match) {
+          yield {
+            seq: Number(match[1]),
+            lineOffset: carryOffset + start,
+            lineLength: nl - start + 1,
+            output: output ? { stream: output[1] === "OUTPUT_STREAM_STDERR" ? ("stderr" as const) : ("stdout" as const), offset: Number(output[2]) } : undefined,
+          };
+        }
         start = nl + 1;
       }
       carryOffset += start;

@@ -5,14 +5,15 @@ import { AlreadyExistsError, BerthError, NotFoundError, ValidationError } from "
 import type { Inventory } from "../../shared/gen/berth/v1/inventory.js";
 import { OutputStream, type Ready, type Run, type RunEvent, type RunSpec, RunState } from "../../shared/gen/berth/v1/run.js";
 import { SSH_CONTAINER_PORT, type ValidSpec } from "../../shared/workflow/spec.js";
-import type { ContainerEngine, LogLine, LogStream } from "../docker/engine.js";
+import type { ContainerEngine } from "../docker/engine.js";
 import { type ImageCatalogue, buildHint, resolveImage } from "../images/catalogue.js";
 import type { Ledger, Reservation } from "../ledger/ledger.js";
 import { copyArtifactsOut } from "./artifacts.js";
 import { Labels, RUN_USER, absoluteWorkingDir, buildContainerSpec, reservationFromLabels } from "./container-spec.js";
 import { MARKER, Markers } from "./entry-script.js";
 import { EventLog } from "./event-log.js";
-import { type RunRecord, isTerminal, loadRecords, runDir, saveRecord, stateName } from "./run-record.js";
+import { OutputTailer, lastLines } from "./output-tailer.js";
+import { type RunRecord, isTerminal, loadRecords, outputDir, runDir, saveRecord, stateName } from "./run-record.js";
 
 export interface RunManagerConfig {
   agentName: string;
@@ -41,9 +42,6 @@ export interface RunManagerDeps {
   now?: () => Date;
 }
 
-/** How many output bytes are gathered into one Output event before it is written. */
-const OUTPUT_CHUNK_BYTES = 32 * 1024;
-const OUTPUT_FLUSH_MS = 20;
 const FAILURE_TAIL_LINES = 10;
 
 interface LiveRun {
@@ -53,10 +51,9 @@ interface LiveRun {
   /** Stops log following when the run is being torn down. */
   follow: AbortController;
   following: Promise<void> | undefined;
-  output: OutputBatcher;
   tail: string[];
   /** The streams the ready marker has come through; ready needs both. */
-  readyOn: Set<LogStream>;
+  readyOn: Set<"stdout" | "stderr">;
   sawReady: boolean;
   stopping: Promise<Run> | undefined;
 }
@@ -126,7 +123,7 @@ export class RunManager {
         updatedAt: now,
         lastSeq: 0n,
       };
-      const live = this.register({ run, logCursor: { timestamp: "", seen: 0 }, hostPublicKey: "" }, spec, EventLog.create(this.eventsPath(id), id, this.now));
+      const live = this.register({ run, hostPublicKey: "" }, spec, EventLog.create(this.eventsPath(id), id, this.now));
       this.transition(live, RunState.RUN_STATE_PENDING);
       void this.build(live, raw.codeArchive, reservation).catch((error: unknown) => this.fail(live, "internal", (error as Error).message));
       return id;
@@ -159,6 +156,7 @@ export class RunManager {
     const cacheRoot = join(config.dataDir, "cache", owner, spec.repo);
     const artifactsRoot = join(runDir(config.dataDir, run.id), "artifacts");
     mkdirSync(artifactsRoot, { recursive: true });
+    mkdirSync(outputDir(config.dataDir, run.id), { recursive: true });
     for (const artifact of spec.artifacts) if (artifact.mount) mkdirSync(join(artifactsRoot, artifact.path), { recursive: true });
     for (const entry of spec.cache) mkdirSync(join(cacheRoot, entry.home ? "home" : "workflow", entry.path), { recursive: true });
     const options = buildContainerSpec({
@@ -172,6 +170,7 @@ export class RunManager {
       publishAddress: config.publishAddress,
       cacheRoot,
       artifactsRoot,
+      outputDir: outputDir(config.dataDir, run.id),
     });
     try {
       run.containerId = await engine.create(options);
@@ -189,55 +188,68 @@ export class RunManager {
 
   // ---- following a live container -----------------------------------------
 
+  /** Tails the run's stdout and stderr files until the container exits and both are drained. */
   private followContainer(live: LiveRun): void {
     const { run } = live.record;
-    const containerId = run.containerId;
-    const cursor = live.record.logCursor;
-    let skip = cursor.seen;
-    const following = this.deps.engine.followLogs(
-        containerId,
-        cursor.timestamp || undefined,
-        (lines) => {
-          for (const line of lines) {
-            // Docker's `since` is inclusive: lines already consumed at the cursor's timestamp are dropped once.
-            if (cursor.timestamp !== "" && line.timestamp === cursor.timestamp && skip > 0) {
-              skip--;
-              continue;
-            }
-            if (line.timestamp !== "" && line.timestamp < cursor.timestamp) continue;
-            this.consumeLine(live, line);
-          }
-          live.output.flushSoon();
-        },
+    const dir = outputDir(this.deps.config.dataDir, run.id);
+    let exited = false;
+    const exit = this.deps.engine.wait(run.containerId).then(
+      () => {
+        exited = true;
+      },
+      (error: unknown) => {
+        exited = true;
+        this.deps.log.warn({ run: run.id, err: error }, "waiting for the container failed");
+      },
+    );
+    const tail = (stream: "stdout" | "stderr") =>
+      new OutputTailer(join(dir, stream), live.events.outputOffsets[stream], (text, offset) => this.consume(live, stream, text, offset)).run(
+        () => exited,
         live.follow.signal,
       );
+    const following = Promise.all([exit, tail("stdout"), tail("stderr")]).then(() => undefined);
     // teardown() waits for `following` itself, not for this reaction to it (which may be what runs teardown).
     live.following = following.catch(() => undefined);
-    following.then(
-      () => this.onContainerStreamEnded(live),
-      (error: unknown) => this.onContainerStreamEnded(live, error),
-    ).catch((error: unknown) => this.deps.log.error({ err: error, run: run.id }, "handling the end of a container failed"));
+    following
+      .then(
+        () => this.onContainerStreamEnded(live),
+        (error: unknown) => this.onContainerStreamEnded(live, error),
+      )
+      .catch((error: unknown) => this.deps.log.error({ err: error, run: run.id }, "handling the end of a container failed"));
   }
 
-  private consumeLine(live: LiveRun, line: LogLine): void {
-    const cursor = live.record.logCursor;
-    if (line.timestamp === cursor.timestamp) cursor.seen++;
-    else if (line.timestamp !== "") {
-      cursor.timestamp = line.timestamp;
-      cursor.seen = 1;
-    }
-    const text = line.text;
-    if (text.startsWith(MARKER)) {
-      live.output.flush();
-      this.onMarker(live, line.stream, text);
+  private consume(live: LiveRun, stream: "stdout" | "stderr", text: string, offset: number): void {
+    live.events.outputOffsets[stream] = offset;
+    const kind = stream === "stderr" ? OutputStream.OUTPUT_STREAM_STDERR : OutputStream.OUTPUT_STREAM_STDOUT;
+    if (!text.includes(MARKER)) {
+      this.emitOutput(live, kind, text, offset);
       return;
     }
-    live.tail.push(text);
-    if (live.tail.length > FAILURE_TAIL_LINES) live.tail.shift();
-    live.output.add(line.stream === "stderr" ? OutputStream.OUTPUT_STREAM_STDERR : OutputStream.OUTPUT_STREAM_STDOUT, text);
+    // Rare: a block holding one of our marker lines. Split it so markers never reach the client.
+    let pending = "";
+    let position = offset - Buffer.byteLength(text);
+    for (const line of text.split("\n").slice(0, -1)) {
+      position += Buffer.byteLength(line) + 1;
+      if (line.startsWith(MARKER)) {
+        if (pending !== "") this.emitOutput(live, kind, pending, position - Buffer.byteLength(line) - 1);
+        pending = "";
+        this.onMarker(live, stream, line);
+      } else {
+        pending += `${line}\n`;
+      }
+    }
+    if (pending !== "") this.emitOutput(live, kind, pending, offset);
   }
 
-  private onMarker(live: LiveRun, stream: LogStream, text: string): void {
+  private emitOutput(live: LiveRun, stream: OutputStream, text: string, offset: number): void {
+    for (const line of lastLines(text, FAILURE_TAIL_LINES)) {
+      live.tail.push(line);
+      if (live.tail.length > FAILURE_TAIL_LINES) live.tail.shift();
+    }
+    live.events.append({ event: { $case: "output", value: { stream, text, offset: BigInt(offset) } } });
+  }
+
+  private onMarker(live: LiveRun, stream: "stdout" | "stderr", text: string): void {
     if (text.startsWith(Markers.hostKey)) {
       live.record.hostPublicKey = text.slice(Markers.hostKey.length).trim();
       this.persist(live);
@@ -271,7 +283,6 @@ export class RunManager {
   }
 
   private async onContainerStreamEnded(live: LiveRun, error?: unknown): Promise<void> {
-    live.output.flush();
     if (live.follow.signal.aborted || this.isStoppingOrDone(live)) return;
     const state = await this.deps.engine.inspect(live.record.run.containerId).catch(() => undefined);
     if (state?.running) {
@@ -327,7 +338,6 @@ export class RunManager {
     else await engine.kill(run.containerId);
     live.follow.abort();
     await live.following?.catch(() => undefined);
-    live.output.flush();
     const spec = live.spec;
     if (spec) {
       const copied = spec.artifacts.filter((artifact) => !artifact.mount);
@@ -452,7 +462,6 @@ export class RunManager {
       spec,
       follow: new AbortController(),
       following: undefined,
-      output: new OutputBatcher((stream, text) => events.append({ event: { $case: "output", value: { stream, text } } })),
       tail: [],
       readyOn: new Set(),
       sawReady: false,
@@ -498,46 +507,6 @@ export class RunManager {
       const name = `run-${randomBytes(3).toString("hex")}`;
       if (![...this.runs.values()].some((live) => live.record.run.name === name)) return name;
     }
-  }
-}
-
-/**
- * Gathers output lines into chunked events: one event per 32 KB or 20 ms of
- * one stream, so a setup printing megabytes does not become a million
- * messages, and a switch of stream flushes first to keep the order.
- */
-class OutputBatcher {
-  private stream: OutputStream = OutputStream.OUTPUT_STREAM_STDOUT;
-  private parts: string[] = [];
-  private bytes = 0;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly emit: (stream: OutputStream, text: string) => void) {}
-
-  add(stream: OutputStream, line: string): void {
-    if (stream !== this.stream) {
-      this.flush();
-      this.stream = stream;
-    }
-    this.parts.push(line, "\n");
-    this.bytes += line.length + 1;
-    if (this.bytes >= OUTPUT_CHUNK_BYTES) this.flush();
-  }
-
-  flushSoon(): void {
-    if (this.bytes === 0 || this.timer) return;
-    this.timer = setTimeout(() => this.flush(), OUTPUT_FLUSH_MS);
-    this.timer.unref();
-  }
-
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.bytes === 0) return;
-    const text = this.parts.join("");
-    this.parts = [];
-    this.bytes = 0;
-    this.emit(this.stream, text);
   }
 }
 

@@ -3,14 +3,12 @@ import { join } from "node:path";
 import { Run, RunState } from "../../shared/gen/berth/v1/run.js";
 
 /**
- * `<data>/runs/<id>/run.json`: the run as last known, plus what only the agent
- * needs to resume it (the log cursor, the host key seen so far). Together
- * with the container's labels it is the source of truth after a restart.
+ * `<data>/runs/<id>/run.json`: the run as last known, plus the host key seen so
+ * far. Together with the container's labels and the event log (whose Output
+ * events carry the read offsets) it is the source of truth after a restart.
  */
 export interface RunRecord {
   run: Run;
-  /** Timestamp of the last Docker log line consumed, and how many lines carried exactly it. */
-  logCursor: { timestamp: string; seen: number };
   hostPublicKey: string;
 }
 
@@ -26,7 +24,7 @@ export function saveRecord(dataDir: string, record: RunRecord): void {
   const dir = runDir(dataDir, record.run.id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, "run.json");
-  const json = { run: Run.toJSON(record.run), logCursor: record.logCursor, hostPublicKey: record.hostPublicKey };
+  const json = { run: Run.toJSON(record.run), hostPublicKey: record.hostPublicKey };
   writeFileSync(`${path}.tmp`, JSON.stringify(json), { mode: 0o600 });
   renameSync(`${path}.tmp`, path);
 }
@@ -43,10 +41,9 @@ export function loadRecords(dataDir: string): RunRecord[] {
     try {
       const json = JSON.parse(readFileSync(join(runDir(dataDir, id), "run.json"), "utf8")) as {
         run: unknown;
-        logCursor: RunRecord["logCursor"];
         hostPublicKey: string;
       };
-      records.push({ run: Run.fromJSON(json.run), logCursor: json.logCursor, hostPublicKey: json.hostPublicKey });
+      records.push({ run: Run.fromJSON(json.run), hostPublicKey: json.hostPublicKey });
     } catch {
       // A folder without a readable run.json is not a run (yet); nothing to recover.
     }
@@ -62,4 +59,9 @@ export function isTerminal(state: RunState): boolean {
 
 export function stateName(state: RunState): string {
   return RunState[state].replace("RUN_STATE_", "").toLowerCase();
+}
+
+/** Host folder bind-mounted at /run/berth/output: the container appends its stdout and stderr there. */
+export function outputDir(dataDir: string, runId: string): string {
+  return join(runDir(dataDir, runId), "output");
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LogDemuxer, type LogLine } from "../../agent/docker/engine.js";
+import { lastLines } from "../../agent/runs/output-tailer.js";
 import { buildContainerSpec, reservationFromLabels } from "../../agent/runs/container-spec.js";
 import { entryScript, shellQuote } from "../../agent/runs/entry-script.js";
 import { RunSpec } from "../../shared/gen/berth/v1/run.js";
@@ -29,6 +29,7 @@ const plan = buildContainerSpec({
   publishAddress: "127.0.0.1",
   cacheRoot: "/var/lib/berth/cache/alice/default",
   artifactsRoot: "/var/lib/berth/runs/run-1/artifacts",
+  outputDir: "/var/lib/berth/runs/run-1/output",
 });
 
 describe("container plan", () => {
@@ -50,6 +51,7 @@ describe("container plan", () => {
 
   it("binds the cache and mounted artifacts, nothing else", () => {
     expect(plan.HostConfig!.Binds).toEqual([
+      "/var/lib/berth/runs/run-1/output:/run/berth/output:rw",
       "/var/lib/berth/cache/alice/default/home/.cache/pip:/root/.cache/pip:rw",
       "/var/lib/berth/cache/alice/default/workflow/data:/workflow/data:rw",
       "/var/lib/berth/runs/run-1/artifacts/ckpt:/workflow/ckpt:rw",
@@ -63,10 +65,11 @@ describe("container plan", () => {
 });
 
 describe("entry script", () => {
-  const script = entryScript({ runId: "run-1", authorizedKeys: spec.authorizedKeys, env: spec.env, workingDir: "/workflow/src", setup: spec.setup, sshPort: 10022 });
+  const script = entryScript({ outputDir: "/run/berth/output", runId: "run-1", authorizedKeys: spec.authorizedKeys, env: spec.env, workingDir: "/workflow/src", setup: spec.setup, sshPort: 10022 });
 
   it("runs key → host key → sshd → env → cd → setup (set -e) → ready → wait, in that order", () => {
     const order = [
+      "exec >>/run/berth/output/stdout 2>>/run/berth/output/stderr",
       "> /run/berth/ssh/authorized_keys",
       "ssh-keygen -q -t ed25519",
       "/usr/sbin/sshd -f /run/berth/sshd_config",
@@ -107,31 +110,10 @@ describe("entry script", () => {
   });
 });
 
-describe("docker log demultiplexing", () => {
-  const frame = (stream: 1 | 2, text: string) => {
-    const body = Buffer.from(text);
-    const header = Buffer.alloc(8);
-    header[0] = stream;
-    header.writeUInt32BE(body.length, 4);
-    return Buffer.concat([header, body]);
-  };
-
-  it("splits frames into lines with their timestamps, across chunk boundaries and split long lines", () => {
-    const lines: LogLine[] = [];
-    const demux = new LogDemuxer((batch) => lines.push(...batch));
-    const all = Buffer.concat([
-      frame(1, "2026-01-01T00:00:00.000000001Z hello\n"),
-      frame(2, "2026-01-01T00:00:00.000000002Z oops\n"),
-      frame(1, "2026-01-01T00:00:00.000000003Z part-one "),
-      frame(1, "2026-01-01T00:00:00.000000004Z part-two\n"),
-    ]);
-    demux.push(all.subarray(0, 13));
-    demux.push(all.subarray(13, 50));
-    demux.push(all.subarray(50));
-    expect(lines).toEqual([
-      { stream: "stdout", timestamp: "2026-01-01T00:00:00.000000001Z", text: "hello" },
-      { stream: "stderr", timestamp: "2026-01-01T00:00:00.000000002Z", text: "oops" },
-      { stream: "stdout", timestamp: "2026-01-01T00:00:00.000000004Z", text: "part-one part-two" },
-    ]);
+describe("output tail lines", () => {
+  it("takes the last lines of a block without splitting it all", () => {
+    expect(lastLines("a\nb\nc\n", 2)).toEqual(["b", "c"]);
+    expect(lastLines("only\n", 5)).toEqual(["only"]);
+    expect(lastLines("x\n\ny\n", 3)).toEqual(["x", "", "y"]);
   });
 });

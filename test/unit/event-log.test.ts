@@ -15,13 +15,18 @@ describe("EventLog", () => {
   it("numbers events from 1, persists them, and resumes after any seq", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "berth-log-")), "events.jsonl");
     const log = EventLog.create(path, "run-1");
-    for (let i = 0; i < 300; i++) log.append({ event: { $case: "output", value: { stream: OutputStream.OUTPUT_STREAM_STDOUT, text: `line ${i}\n` } } });
+    for (let i = 0; i < 300; i++) {
+      const stream = i % 2 ? OutputStream.OUTPUT_STREAM_STDERR : OutputStream.OUTPUT_STREAM_STDOUT;
+      log.append({ event: { $case: "output", value: { stream, text: `line ${i}\n`, offset: BigInt(i * 10) } } });
+    }
     expect(await collect(log, 0)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     expect(await collect(log, 200)).toEqual(Array.from({ length: 100 }, (_, i) => i + 201));
     log.close();
 
     const reopened = EventLog.reopen(path, "run-1");
     expect(reopened.lastSeq).toBe(300);
+    // The read offsets of both output streams come back from the last Output events.
+    expect(reopened.outputOffsets).toEqual({ stdout: 2980, stderr: 2990 });
     expect(Number(reopened.append({ event: undefined }).seq)).toBe(301);
     expect(await collect(reopened, 299)).toEqual([300, 301]);
   });
