@@ -5,7 +5,7 @@
  * once with a client that stops reading for 5 s (backpressure must hold the
  * data on disk, not in agent memory). Target: ≥ 50 MB/s, RSS growth ≤ 64 MB.
  */
-import { RunEvent } from "../shared/gen/berth/v1/run.js";
+import type { RunEvent } from "../shared/gen/berth/v1/run.js";
 import { rssKb, startRunBenchAgent, startRunCall } from "./run-support.js";
 
 const MB = 1024 * 1024;

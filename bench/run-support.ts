@@ -47,8 +47,8 @@ export function untilReady(call: ClientReadableStream<RunEvent>, onEvent: (event
       if (event.event?.$case === "ready") resolve({ ready: event.event.value, runId: event.runId });
       if (event.event?.$case === "state" && event.event.value.reason) reject(new Error(`run ended: ${event.event.value.message}`));
     });
-    call.on("error", (error: { code?: number }) => {
-      if (error.code !== 1) reject(error as Error);
+    call.on("error", (error: { code?: number; details?: string }) => {
+      if (error.code !== 1) reject(new Error(error.details ?? "StartRun failed"));
     });
   });
 }

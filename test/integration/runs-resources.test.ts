@@ -147,3 +147,22 @@ describe("recovery after kill -9 of the agent", () => {
     expect((await inventory(restarted)).cpu!.allocatedCores).toBe(0);
   });
 });
+
+describe("labelled containers that no run knows", () => {
+  it("are removed after the grace period (not adopted: without the run folder there is no spec or event log)", async () => {
+    const name = `orph${Math.random().toString(36).slice(2, 7)}`;
+    const orphan = await execa("docker", [
+      "run", "-d", "--network", "none", "--label", "berth.managed=true", "--label", `berth.agent=${name}`, "--label", "berth.run-id=run-nobody",
+      "berth/offline:bookworm", "sleep", "600",
+    ]);
+    const id = String(orphan.stdout).trim();
+    await runAgent({ name, extraConfig: "orphan_grace: 1s\n" });
+    const deadline = Date.now() + 15_000;
+    let exists = true;
+    while (exists && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 300));
+      exists = (await execa("docker", ["inspect", id], { reject: false })).exitCode === 0;
+    }
+    expect(exists).toBe(false);
+  });
+});

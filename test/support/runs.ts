@@ -28,7 +28,7 @@ export async function startRunAgent(options: AgentOptions & { extraConfig?: stri
   const config = join(dir, "agent.yaml");
   await writeFile(
     config,
-    `publish_address: 127.0.0.1\nimages:\n  cpu: ${RUN_IMAGE}\n  gpu: ${RUN_IMAGE}\nstop_timeout: 5s\norphan_grace: 1h\n${options.extraConfig ?? ""}`,
+    `publish_address: 127.0.0.1\nimages:\n  cpu: ${RUN_IMAGE}\n  gpu: ${RUN_IMAGE}\nstop_timeout: 5s\n${options.extraConfig?.includes("orphan_grace") ? "" : "orphan_grace: 1h\n"}${options.extraConfig ?? ""}`,
   );
   const name = options.name ?? `t${Math.random().toString(36).slice(2, 8)}`;
   const agent = await startAgent({ ...options, args: ["--config", config, "--name", name, ...(options.args ?? [])] });
