@@ -19,7 +19,12 @@ export async function startRpcServer(
   transport: Transport,
   services: { agent: AgentServer; health: HealthServer },
 ): Promise<BoundServer> {
-  const server = new Server({ "grpc.keepalive_permit_without_calls": 1, "grpc.max_concurrent_streams": 1000 });
+  const server = new Server({
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.max_concurrent_streams": 1000,
+    // StartRun carries the code archive (the client caps it at 256 MB).
+    "grpc.max_receive_message_length": 272 * 1024 * 1024,
+  });
   server.addService(AgentService, services.agent);
   server.addService(HealthService, services.health);
   const credentials = transport.plaintext
