@@ -44,7 +44,7 @@ export async function archiveCode(dir: string, limitBytes = DEFAULT_CODE_LIMIT_B
   }
   const chunks: Buffer[] = [];
   const stream = tar.c({ cwd: dir, gzip: true, portable: true, follow: false, noDirRecurse: files[0] !== "." }, present);
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  for await (const chunk of stream) chunks.push(chunk);
   return { archive: Buffer.concat(chunks), files: present.length, repo: repo.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "default" };
 }
 
