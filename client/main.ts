@@ -3,6 +3,9 @@ import { Command, CommanderError } from "commander";
 import { BerthError, StatusCode } from "../shared/errors.js";
 import { BERTH_VERSION } from "../shared/version.js";
 import { registerFleetCommands } from "./commands/fleet.js";
+import { ExitError, registerRunCommand } from "./commands/run.js";
+import { registerRunsCommands } from "./commands/runs.js";
+import { WorkflowFileError } from "./workflow/file.js";
 import { ExitCode, UsageError } from "./exit.js";
 
 function buildCli(): Command {
@@ -11,8 +14,15 @@ function buildCli(): Command {
     .version(BERTH_VERSION)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  registerFleetCommands(program, { out: (text) => process.stdout.write(`${text}\n`) });
-  for (const command of program.commands) command.exitOverride();
+  const io = { out: (text: string) => process.stdout.write(`${text}\n`) };
+  registerFleetCommands(program, io);
+  registerRunCommand(program);
+  registerRunsCommands(program, io);
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 
@@ -29,7 +39,8 @@ function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
   const message = (error as Error)?.message ?? String(error);
   process.stderr.write(`berth: ${message}\n`);
-  if (error instanceof UsageError) return ExitCode.Usage;
+  if (error instanceof ExitError) return error.exitCode;
+  if (error instanceof UsageError || error instanceof WorkflowFileError) return ExitCode.Usage;
   if (error instanceof BerthError) {
     if (error.code === StatusCode.InvalidArgument || error.code === StatusCode.NotFound) return ExitCode.Usage;
     if (error.code === StatusCode.ResourceExhausted) return ExitCode.NoCapacity;

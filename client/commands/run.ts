@@ -1,0 +1,185 @@
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+import { type ClientReadableStream, status } from "@grpc/grpc-js";
+import type { Command } from "commander";
+import { parseEndpoint } from "../../shared/address.js";
+import { type RunEvent, RunSpec } from "../../shared/gen/berth/v1/run.js";
+import { parseDuration } from "../../shared/durations.js";
+import { archiveCode } from "../code/archive.js";
+import { ExitCode, UsageError } from "../exit.js";
+import { connectAgent } from "../fleet/connect.js";
+import { queryFleet } from "../fleet/query.js";
+import { type FleetAgent, loadFleet } from "../fleet/store.js";
+import { berthHome } from "../home.js";
+import { createRunView } from "../render/run-view.js";
+import { runSession } from "../runs/session.js";
+import { rankAgents } from "../scheduler/rank.js";
+import { ensureClientKey } from "../ssh/keys.js";
+import { type WorkflowFlags, applyFlags, validateWithFlags } from "../workflow/flags.js";
+import { workflowFromYaml } from "../workflow/file.js";
+
+/** A failure with its own exit code and the lines that explain it (one per agent for "no capacity"). */
+export class ExitError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface RunOptions extends Omit<WorkflowFlags, "port" | "env" | "setup" | "cache" | "artifact"> {
+  port: string[];
+  env: string[];
+  setup: string[];
+  cache: string[];
+  artifact: string[];
+  code?: boolean;
+  agent?: string;
+  detach?: boolean;
+  json?: boolean;
+  timeout: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command("run <workflow>")
+    .description("start a dev environment: `ssh` with flags only, or a workflow NAME from .berth/workflows.yaml (flags override it)")
+    .option("--code", "print the VS Code URI")
+    .option("--gpu <spec>", "N, or NAME[:MEMORY][:COUNT] such as A100:40GB:2")
+    .option("--gpu-name <name>", "GPU model, e.g. A100")
+    .option("--gpu-memory <size>", "GPU memory per GPU, e.g. 40GB or 24GB..80GB")
+    .option("--cpu <cores>", "cpu cores")
+    .option("--memory <size>", "memory, e.g. 16GB")
+    .option("--shm-size <size>", "size of /dev/shm, e.g. 8GB")
+    .option("--interruptible", "the run may be placed on (and prefers) interruptible agents")
+    .option("-p, --port <port>", "port to forward, PORT or LOCAL:CONTAINER (repeatable)", collect, [])
+    .option("-e, --env <KEY=VALUE>", "environment variable (repeatable)", collect, [])
+    .option("--setup <command>", "setup command (repeatable)", collect, [])
+    .option("--python <version>", "Python version, e.g. 3.11")
+    .option("--working-dir <path>", "working directory inside /workflow")
+    .option("--cache <path>", "folder cached between runs (repeatable)", collect, [])
+    .option("--artifact <path[:mount]>", "output folder; `:mount` saves it live (repeatable)", collect, [])
+    .option("--image <image>", "image to run instead of the agent's catalogue")
+    .option("--name <name>", "run name (the ssh host alias)")
+    .option("--agent <name>", "run on this agent only")
+    .option("-d, --detach", "return as soon as the run is ready")
+    .option("--json", "JSON lines, one event per line; the last is the ready event")
+    .option("--timeout <duration>", "per-agent deadline for the inventory query", "2s")
+    .action(async (workflow: string, options: RunOptions) => {
+      process.exitCode = await runCommand(workflow, options);
+    });
+}
+
+async function runCommand(workflow: string, options: RunOptions): Promise<number> {
+  const home = berthHome();
+  const view = createRunView(options.json ? "json" : "text");
+  const timeoutMs = parseDuration(options.timeout, "--timeout");
+
+  // 1. The spec: the workflow file (checked alone, errors name file and line), then the flags over it.
+  let base = RunSpec.create();
+  if (workflow !== "ssh") {
+    const file = join(".berth", "workflows.yaml");
+    const text = await readFile(file, "utf8").catch(() => {
+      throw new UsageError(`${file}: no such file (run \`berth run ssh\` for a workflow from flags alone)`);
+    });
+    base = workflowFromYaml(text, file, workflow);
+  }
+  const spec = applyFlags(base, options);
+  spec.name ||= defaultRunName(process.cwd());
+  const valid = validateWithFlags(spec);
+
+  // 2. Key and code.
+  spec.authorizedKeys = [await ensureClientKey(home)];
+  const code = await archiveCode(process.cwd());
+  spec.codeArchive = code.archive;
+  spec.owner = safeScope(userInfo().username);
+  spec.repo = code.repo;
+
+  // 3. Where: ask the fleet, rank what fits.
+  const fleet = await loadFleet(home);
+  const agents = options.agent ? fleet.agents.filter((agent) => agent.name === options.agent) : fleet.agents;
+  if (agents.length === 0) throw new UsageError(`no agent named ${JSON.stringify(options.agent)} in the fleet`);
+  const inventories = await queryFleet(agents, { home, timeoutMs });
+  const reachable = inventories.filter((result) => result.status === "ok");
+  const unreachable = inventories.filter((result) => result.status !== "ok").map((result) => `${result.agent.name}: ${result.status}: ${result.error}`);
+  if (reachable.length === 0) throw new ExitError(ExitCode.NoAgentReachable, ["no agent is reachable:", ...unreachable.map((l) => `  ${l}`)].join("\n"));
+  const ranking = rankAgents(
+    { cpu: valid.resources.cpu, memoryBytes: valid.resources.memoryBytes ?? 0, gpu: valid.resources.gpu, interruptible: valid.resources.interruptible },
+    reachable.map((result) => ({ name: result.agent.name, inventory: result.inventory! })),
+  );
+  const noCapacity = (extra: string[] = []) =>
+    new ExitError(
+      ExitCode.NoCapacity,
+      ["no agent can take this run:", ...ranking.rejected.map((r) => `  ${r.agent}: ${r.reason}`), ...extra.map((l) => `  ${l}`), ...unreachable.map((l) => `  ${l}`)].join("\n"),
+    );
+  if (ranking.candidates.length === 0) throw noCapacity();
+
+  // 4. StartRun on the best; the agent is the authority, so a lost race moves on to the next.
+  const lost: string[] = [];
+  for (const candidate of ranking.candidates) {
+    const agent = agents.find((a) => a.name === candidate.agent)!;
+    const connection = await connectAgent(agent, home, new Date(Date.now() + timeoutMs));
+    const call = connection.client.startRun({ spec }, connection.metadata);
+    const outcome = await firstEvent(call);
+    if (outcome.kind === "error") {
+      connection.close();
+      if (outcome.code === status.RESOURCE_EXHAUSTED || outcome.code === status.UNAVAILABLE) {
+        lost.push(`${agent.name}: ${outcome.message}`);
+        continue;
+      }
+      if (outcome.code === status.INVALID_ARGUMENT || outcome.code === status.ALREADY_EXISTS) throw new ExitError(ExitCode.Usage, `${agent.name}: ${outcome.message}`);
+      throw new ExitError(ExitCode.RunFailed, `${agent.name}: ${outcome.message}`);
+    }
+    view.chosen(agent.name, candidate.reason);
+    const replay = outcome.event;
+    const session = runSession(
+      { home, agent: agent.name, agentHost: hostOf(agent), connection, runId: replay.runId, runName: spec.name },
+      call,
+      { view, showCode: Boolean(options.code), detach: Boolean(options.detach) },
+      replay,
+    );
+    const exit = await session;
+    connection.close();
+    return exit;
+  }
+  throw noCapacity(lost);
+}
+
+type FirstOutcome = { kind: "event"; event: RunEvent } | { kind: "error"; code: number; message: string };
+
+function firstEvent(call: ClientReadableStream<RunEvent>): Promise<FirstOutcome> {
+  return new Promise((resolve) => {
+    const onData = (event: RunEvent) => {
+      call.pause();
+      call.off("data", onData);
+      call.off("error", onError);
+      resolve({ kind: "event", event });
+    };
+    const onError = (error: { code?: number; details?: string }) => {
+      call.off("data", onData);
+      resolve({ kind: "error", code: error.code ?? status.UNKNOWN, message: error.details ?? "StartRun failed" });
+    };
+    call.on("data", onData);
+    call.on("error", onError);
+  });
+}
+
+function hostOf(agent: FleetAgent): string {
+  const endpoint = parseEndpoint(agent.address, `${agent.name}.address`);
+  return endpoint.kind === "tcp" ? endpoint.host : "127.0.0.1";
+}
+
+/** `<folder>-<4 hex>`: short enough to type as `ssh <run>`, unique enough across a fleet. */
+function defaultRunName(dir: string): string {
+  const base = (dir.split("/").pop() ?? "run").toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 20) || "run";
+  return `${/^[a-z0-9]/.test(base) ? base : "run"}-${randomBytes(2).toString("hex")}`;
+}
+
+function safeScope(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "local";
+}
