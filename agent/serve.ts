@@ -50,6 +50,8 @@ export async function serveAgent(config: AgentConfig, log: Logger): Promise<Runn
       interruptible: config.interruptible,
       reservedCores: config.reserved.cpu,
       reservedMemoryBytes: config.reserved.memoryBytes,
+      ...(config.allocatable.cpu !== undefined ? { allocatableCores: config.allocatable.cpu } : {}),
+      ...(config.allocatable.memoryBytes !== undefined ? { allocatableMemoryBytes: config.allocatable.memoryBytes } : {}),
     },
     host: createHostProbe(config.dataDir),
     gpu: createNvidiaSmiProbe(config.nvidiaSmi),

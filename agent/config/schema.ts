@@ -32,6 +32,8 @@ export interface AgentConfig {
   dataDir: string;
   samplePeriodMs: number;
   reserved: { cpu: number; memoryBytes: number };
+  /** What the agent offers to runs, instead of "everything less reserved" (may oversubscribe cpu). */
+  allocatable: { cpu: number | undefined; memoryBytes: number | undefined };
   tokens: TokenEntry[];
   nvidiaSmi: { command: string; timeoutMs: number };
   dockerSocket: string;
@@ -61,6 +63,7 @@ const KEYS = [
   "data_dir",
   "sample_period",
   "reserved",
+  "allocatable",
   "tokens",
   "nvidia_smi",
   "docker_socket",
@@ -87,6 +90,7 @@ export function parseConfigFile(raw: unknown): Overrides {
   if (map["data_dir"] !== undefined) out.dataDir = readAbsolutePath(map["data_dir"], "data_dir");
   if (map["sample_period"] !== undefined) out.samplePeriodMs = parseDuration(map["sample_period"], "sample_period");
   if (map["reserved"] !== undefined) out.reserved = readReserved(map["reserved"]);
+  if (map["allocatable"] !== undefined) out.allocatable = readAllocatable(map["allocatable"]);
   if (map["tokens"] !== undefined) out.tokens = readTokens(map["tokens"]);
   if (map["nvidia_smi"] !== undefined) out.nvidiaSmi = readNvidiaSmi(map["nvidia_smi"]);
   if (map["docker_socket"] !== undefined) out.dockerSocket = readAbsolutePath(map["docker_socket"], "docker_socket");
@@ -127,6 +131,7 @@ export function resolveConfig(file: Overrides, flags: Overrides, defaults: Confi
     dataDir: merged.dataDir ?? defaults.dataDir,
     samplePeriodMs: merged.samplePeriodMs ?? 10_000,
     reserved: merged.reserved ?? { cpu: 0, memoryBytes: 0 },
+    allocatable: merged.allocatable ?? { cpu: undefined, memoryBytes: undefined },
     tokens: merged.tokens ?? [],
     nvidiaSmi: merged.nvidiaSmi ?? { command: "nvidia-smi", timeoutMs: 10_000 },
     dockerSocket: merged.dockerSocket ?? "/var/run/docker.sock",
@@ -190,6 +195,15 @@ function readReserved(value: unknown): AgentConfig["reserved"] {
   return {
     cpu: map["cpu"] === undefined ? 0 : readNumber(map["cpu"], "reserved.cpu", { min: 0 }),
     memoryBytes: map["memory"] === undefined ? 0 : parseSize(map["memory"], "reserved.memory"),
+  };
+}
+
+function readAllocatable(value: unknown): AgentConfig["allocatable"] {
+  const map = readMapping(value, "allocatable");
+  rejectUnknownKeys(map, ["cpu", "memory"], "allocatable");
+  return {
+    cpu: map["cpu"] === undefined ? undefined : readNumber(map["cpu"], "allocatable.cpu", { min: 0 }),
+    memoryBytes: map["memory"] === undefined ? undefined : parseSize(map["memory"], "allocatable.memory"),
   };
 }
 

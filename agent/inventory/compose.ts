@@ -26,6 +26,9 @@ export interface AgentIdentity {
   interruptible: boolean;
   reservedCores: number;
   reservedMemoryBytes: number;
+  /** Set in the config to offer a fixed amount instead of "total less reserved". */
+  allocatableCores?: number;
+  allocatableMemoryBytes?: number;
 }
 
 export interface Sample {
@@ -50,12 +53,12 @@ export function composeInventory(identity: AgentIdentity, sample: Sample, alloca
     cpu: {
       model: facts.cpuModel,
       cores: facts.cpuCores,
-      allocatableCores: Math.max(0, facts.cpuCores - identity.reservedCores),
+      allocatableCores: identity.allocatableCores ?? Math.max(0, facts.cpuCores - identity.reservedCores),
       allocatedCores: allocations.cores(),
     },
     memory: {
       bytesTotal: BigInt(usage.memoryBytesTotal),
-      bytesAllocatable: BigInt(Math.max(0, usage.memoryBytesTotal - identity.reservedMemoryBytes)),
+      bytesAllocatable: BigInt(identity.allocatableMemoryBytes ?? Math.max(0, usage.memoryBytesTotal - identity.reservedMemoryBytes)),
       bytesAllocated: BigInt(allocations.memoryBytes()),
     },
     disk: { path: usage.diskPath, bytesTotal: BigInt(usage.diskBytesTotal), bytesFree: BigInt(usage.diskBytesFree) },

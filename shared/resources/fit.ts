@@ -40,7 +40,7 @@ export function checkFit(request: FitRequest, capacity: FitCapacity): Fit {
     missing.push(`needs ${formatSize(request.memoryBytes)} memory, has ${formatSize(Math.max(0, freeMemory))} free`);
   }
   let chosen: GpuCandidate[] = [];
-  const idle = capacity.gpus.filter((gpu) => gpu.allocatedRunId === "" && !gpu.migEnabled);
+  const idle = capacity.gpus.filter((gpu) => gpu.allocatedRunId === "");
   if (request.gpu.count > 0) {
     const matching = capacity.gpus.filter((gpu) => gpuFits(request.gpu, gpu));
     const free = matching.filter((gpu) => gpu.allocatedRunId === "");

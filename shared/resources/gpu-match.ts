@@ -42,9 +42,11 @@ export interface GpuCandidate {
   allocatedRunId: string;
 }
 
-/** Whether one GPU satisfies the model and memory asked for (allocation aside). */
+/**
+ * Whether one GPU satisfies the model and memory asked for (allocation aside).
+ * A GPU in MIG mode is allocated whole: the run gets all of its MIG slices.
+ */
 export function gpuFits(requirement: GpuRequirement, gpu: GpuCandidate): boolean {
-  if (gpu.migEnabled) return false;
   if (requirement.name && !gpuNameMatches(requirement.name, gpu.name)) return false;
   return inRange(gpu.memoryMibTotal * 1024 * 1024, requirement.memory);
 }

@@ -24,7 +24,7 @@ describe("berth-agent refuses bad configuration before binding anything", () => 
     ["reserved:\n  memory: lots\n", 'agent.yaml: reserved.memory: expected a size such as "512MB", "16GB" or "1.5TB", got "lots"'],
     ["reserved:\n  cpu: -1\n", "agent.yaml: reserved.cpu: expected a number ≥ 0, got -1"],
     ["interruptible: maybe\n", 'agent.yaml: interruptible: expected true or false, got "maybe"'],
-    ["lisen: 1.2.3.4:5\n", 'agent.yaml: lisen: expected one of name, labels, interruptible, listen, plaintext, data_dir, sample_period, reserved, tokens, nvidia_smi, docker_socket, publish_address, advertise_host, images, stop_timeout, orphan_grace, got "lisen"'],
+    ["lisen: 1.2.3.4:5\n", 'agent.yaml: lisen: expected one of name, labels, interruptible, listen, plaintext, data_dir, sample_period, reserved, allocatable, tokens, nvidia_smi, docker_socket, publish_address, advertise_host, images, stop_timeout, orphan_grace, got "lisen"'],
     ["tokens:\n  - user: a\n    sha256: nothex\n", 'agent.yaml: tokens[0].sha256: expected 64 hex digits (the SHA-256 of the token), got "nothex"'],
     ["plaintext: true\nlisten: 0.0.0.0:7433\n", 'agent.yaml: plaintext: expected listen on loopback (127.0.0.1) or a unix: socket when plaintext is true, got "0.0.0.0:7433"'],
     ["listen: [unclosed\n", "agent.yaml: not valid YAML"],

@@ -47,6 +47,7 @@ describe("agent config", () => {
       dataDir: "/srv/berth",
       samplePeriodMs: 30_000,
       reserved: { cpu: 2, memoryBytes: 4 * 1024 ** 3 },
+      allocatable: { cpu: undefined, memoryBytes: undefined },
       tokens: [{ user: "alice", sha256: "a".repeat(64) }],
       nvidiaSmi: { command: "/opt/nvidia-smi", timeoutMs: 3000 },
       dockerSocket: "/run/docker.sock",

@@ -33,11 +33,9 @@ describe("Ledger", () => {
     expect(ledger.cores()).toBe(6);
   });
 
-  it("never hands out a MIG-enabled GPU as a whole GPU", () => {
+  it("hands out a MIG-enabled GPU whole (the run gets all its slices)", () => {
     const ledger = new Ledger();
-    expect(() => ledger.reserve("r", { cpu: 0, memoryBytes: 0, gpu: { count: 1, name: "H100", memory: {} }, interruptible: false }, capacity)).toThrow(
-      "needs 1× H100, has 0 free",
-    );
+    expect(ledger.reserve("r", { cpu: 0, memoryBytes: 0, gpu: { count: 1, name: "H100", memory: {} }, interruptible: false }, capacity).gpuUuids).toEqual(["GPU-mig"]);
   });
 
   it("keeps non-interruptible runs off interruptible agents", () => {
