@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { type ChannelCredentials, type ChannelOptions, Metadata, credentials } from "@grpc/grpc-js";
@@ -107,7 +107,10 @@ async function pinnedCertificate(name: string, host: string, port: number, pinne
   const presented = await fetchPeerCertificate(host, port, deadline);
   if (presented.fingerprint256 !== pinned) throw new FingerprintMismatchError(name, pinned, presented.fingerprint256);
   await mkdir(join(home, "certs"), { recursive: true, mode: 0o700 });
-  await writeFile(cachePath, presented.toString(), { mode: 0o600 });
+  // Aside, then renamed: a concurrent berth never reads half a certificate.
+  const aside = `${cachePath}.${process.pid}.tmp`;
+  await writeFile(aside, presented.toString(), { mode: 0o600 });
+  await rename(aside, cachePath);
   return presented.toString();
 }
 

@@ -85,9 +85,9 @@ export interface CliResult {
 }
 
 /** Runs the real `berth` CLI. */
-export async function berth(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliResult> {
+export async function berth(args: string[], env: Record<string, string>, timeoutMs = 30_000, cwd?: string): Promise<CliResult> {
   const started = performance.now();
-  const result = await execa("node", [CLIENT_BIN, ...args], { env, extendEnv: true, reject: false, timeout: timeoutMs });
+  const result = await execa("node", [CLIENT_BIN, ...args], { env, extendEnv: true, reject: false, timeout: timeoutMs, ...(cwd ? { cwd } : {}) });
   return {
     exitCode: result.exitCode ?? -1,
     stdout: String(result.stdout),
