@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_node
-ensure_packages docker.io debootstrap openssh-client systemd
+ensure_packages docker.io debootstrap openssh-client systemd tmux git
 bash scripts/ensure-docker.sh
 ensure_npm_deps
 

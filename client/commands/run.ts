@@ -150,7 +150,7 @@ async function runCommand(workflow: string, options: RunOptions): Promise<number
   throw noCapacity(lost);
 }
 
-type FirstOutcome = { kind: "event"; event: RunEvent } | { kind: "error"; code: number; message: string };
+type FirstOutcome = { kind: "event"; event: RunEvent } | { kind: "error"; code: status; message: string };
 
 function firstEvent(call: ClientReadableStream<RunEvent>): Promise<FirstOutcome> {
   return new Promise((resolve) => {
@@ -160,7 +160,7 @@ function firstEvent(call: ClientReadableStream<RunEvent>): Promise<FirstOutcome>
       call.off("error", onError);
       resolve({ kind: "event", event });
     };
-    const onError = (error: { code?: number; details?: string }) => {
+    const onError = (error: { code?: status; details?: string }) => {
       call.off("data", onData);
       resolve({ kind: "error", code: error.code ?? status.UNKNOWN, message: error.details ?? "StartRun failed" });
     };

@@ -184,7 +184,9 @@ export function registerRunsCommands(program: Command, io: Output): void {
             chain = chain.then(() => writeFile(file, chunk.data, { flag: "a" }));
           }
         });
-        call.on("end", () => chain.then(done, reject));
+        call.on("end", () => {
+          chain.then(done, reject);
+        });
         call.on("error", (error: { details?: string }) => reject(new Error(error.details ?? "download failed")));
       });
       io.out(`downloaded ${count} file${count === 1 ? "" : "s"} to ${join(root)}`);

@@ -1,6 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { NotFoundError } from "../../shared/errors.js";
-import type { Run } from "../../shared/gen/berth/v1/run.js";
+import { type Run, RunState } from "../../shared/gen/berth/v1/run.js";
 import { type AgentConnection, connectAgent } from "../fleet/connect.js";
 import type { FleetAgent } from "../fleet/store.js";
 import { readRunRecords } from "./records.js";
@@ -40,7 +40,7 @@ export async function locateRun(ref: string, agents: FleetAgent[], home: string,
     }),
   );
   const found = attempts.filter((a): a is LocatedRun => a !== undefined);
-  const live = found.find((f) => f.run.state <= 6) ?? found[0];
+  const live = found.find((f) => f.run.state !== RunState.RUN_STATE_STOPPED && f.run.state !== RunState.RUN_STATE_FAILED) ?? found[0];
   for (const other of found) if (other !== live) other.connection.close();
   if (!live) throw new NotFoundError(`no run ${JSON.stringify(ref)} on any agent of the fleet`);
   return live;
