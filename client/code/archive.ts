@@ -1,8 +1,7 @@
 import { lstat } from "node:fs/promises";
 import { basename } from "node:path";
-import { execa } from "execa";
-import * as tar from "tar";
 import { ValidationError } from "../../shared/errors.js";
+import { run } from "../exec.js";
 
 export const DEFAULT_CODE_LIMIT_BYTES = 256 * 1024 * 1024;
 
@@ -19,11 +18,11 @@ export interface CodeArchive {
  * Over `limitBytes` (before compression) is an error rather than a surprise upload.
  */
 export async function archiveCode(dir: string, limitBytes = DEFAULT_CODE_LIMIT_BYTES): Promise<CodeArchive> {
-  const git = await execa("git", ["-C", dir, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], { reject: false });
+  const git = await run("git", ["-C", dir, "ls-files", "-z", "--cached", "--others", "--exclude-standard"]);
   let files: string[];
   let repo = basename(dir);
   if (git.exitCode === 0) {
-    const top = await execa("git", ["-C", dir, "rev-parse", "--show-toplevel"], { reject: false });
+    const top = await run("git", ["-C", dir, "rev-parse", "--show-toplevel"]);
     if (top.exitCode === 0) repo = basename(String(top.stdout).trim());
     files = String(git.stdout).split("\0").filter(Boolean);
   } else {
@@ -42,6 +41,8 @@ export async function archiveCode(dir: string, limitBytes = DEFAULT_CODE_LIMIT_B
   if (total > limitBytes) {
     throw new ValidationError("code", `at most ${Math.round(limitBytes / 1024 / 1024)} MB of files in ${dir} (add large files to .gitignore, or run from a smaller folder)`, `${Math.round(total / 1024 / 1024)} MB`);
   }
+  // Loaded here, not at start-up: only `berth run` needs it.
+  const tar = await import("tar");
   const chunks: Buffer[] = [];
   const stream = tar.c({ cwd: dir, gzip: true, portable: true, follow: false, noDirRecurse: files[0] !== "." }, present);
   for await (const chunk of stream) chunks.push(chunk);
@@ -49,6 +50,6 @@ export async function archiveCode(dir: string, limitBytes = DEFAULT_CODE_LIMIT_B
 }
 
 async function directorySize(dir: string): Promise<number> {
-  const du = await execa("du", ["-sb", dir], { reject: false });
+  const du = await run("du", ["-sb", dir]);
   return du.exitCode === 0 ? Number(String(du.stdout).split("\t")[0]) : 0;
 }

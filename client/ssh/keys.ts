@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { link, mkdir, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { execa } from "execa";
 import { FailedPreconditionError } from "../../shared/errors.js";
+import { run } from "../exec.js";
 import { sshPaths } from "./config-files.js";
 
 /**
@@ -17,9 +17,9 @@ export async function ensureClientKey(home: string): Promise<string> {
   if (existing !== undefined) return existing;
   await mkdir(dirname(identity), { recursive: true, mode: 0o700 });
   const aside = `${identity}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  const made = await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "berth", "-f", aside], { reject: false, stdin: "ignore" });
-  if (made.failed) {
-    throw new FailedPreconditionError(`could not create ${identity} with ssh-keygen (${made.shortMessage}); install openssh-client`);
+  const made = await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "berth", "-f", aside]);
+  if (made.exitCode !== 0) {
+    throw new FailedPreconditionError(`could not create ${identity} with ssh-keygen (${made.error.trim()}); install openssh-client`);
   }
   try {
     await link(aside, identity);
