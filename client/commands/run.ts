@@ -123,7 +123,14 @@ async function runCommand(workflow: string, options: RunOptions): Promise<number
   const lost: string[] = [];
   for (const candidate of ranking.candidates) {
     const agent = agents.find((a) => a.name === candidate.agent)!;
-    const connection = await connectAgent(agent, home, new Date(Date.now() + timeoutMs));
+    let connection;
+    try {
+      connection = await connectAgent(agent, home, new Date(Date.now() + timeoutMs));
+    } catch (error) {
+      // Answered the inventory a moment ago but not now: the next candidate may.
+      lost.push(`${agent.name}: ${(error as Error).message}`);
+      continue;
+    }
     const call = connection.client.startRun({ spec }, connection.metadata);
     const outcome = await firstEvent(call);
     if (outcome.kind === "error") {

@@ -47,7 +47,7 @@ describe("10 concurrent `berth run --cpu 2 -d` onto 2 agents with 4 allocatable 
   it("exactly 4 succeed and the rest exit 3", { timeout: 240_000 }, async () => {
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => pc.berth(["run", "ssh", "--cpu", "2", "-d", "--name", `c${i}`, "--timeout", "10s"], 120_000)));
     const codes = results.map((r) => r.exitCode).sort();
-    expect(codes).toEqual([0, 0, 0, 0, 3, 3, 3, 3, 3, 3]);
+    expect(codes, results.map((r) => r.stderr).join("\n")).toEqual([0, 0, 0, 0, 3, 3, 3, 3, 3, 3]);
     for (const failed of results.filter((r) => r.exitCode === 3)) {
       expect(failed.stderr).toMatch(/^berth: no agent can take this run:$/m);
       expect(failed.stderr).toMatch(/needs 2 cpu, has 0 free of 4/);
