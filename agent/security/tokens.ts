@@ -68,13 +68,14 @@ export async function ensureLocalToken(dataDir: string): Promise<void> {
 
 /**
  * Answers "whose token is this?". Tokens from the config are fixed; tokens.yaml
- * is re-read when an unknown token arrives and the file changed, so a token
- * made by `berth-agent token create` works without restarting the agent.
+ * is checked again (one stat, shared by concurrent callers) when an unknown
+ * token arrives, so a token made by `berth-agent token create` works at once,
+ * without restarting the agent.
  */
 export class TokenAuthority {
   private byHash = new Map<string, string>();
   private fileMtimeMs = -1;
-  private lastCheck = 0;
+  private checking: Promise<void> | undefined;
 
   constructor(
     private readonly dataDir: string,
@@ -89,11 +90,13 @@ export class TokenAuthority {
     const hash = hashToken(token);
     const user = this.byHash.get(hash);
     if (user !== undefined) return user;
-    // At most one stat a second, so a flood of bad tokens cannot turn into a flood of disk reads.
-    const now = Date.now();
-    if (now - this.lastCheck < 1000) return undefined;
-    this.lastCheck = now;
-    await this.reload();
+    // A check already running may have read the file just before this token was added: look once more.
+    const joined = this.checking !== undefined;
+    this.checking ??= this.reload().finally(() => {
+      this.checking = undefined;
+    });
+    await this.checking;
+    if (!this.byHash.has(hash) && joined) await this.reload();
     return this.byHash.get(hash);
   }
 

@@ -1,4 +1,4 @@
-import { X509Certificate } from "node:crypto";
+import { X509Certificate, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
@@ -108,7 +108,7 @@ async function pinnedCertificate(name: string, host: string, port: number, pinne
   if (presented.fingerprint256 !== pinned) throw new FingerprintMismatchError(name, pinned, presented.fingerprint256);
   await mkdir(join(home, "certs"), { recursive: true, mode: 0o700 });
   // Aside, then renamed: a concurrent berth never reads half a certificate.
-  const aside = `${cachePath}.${process.pid}.tmp`;
+  const aside = `${cachePath}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   await writeFile(aside, presented.toString(), { mode: 0o600 });
   await rename(aside, cachePath);
   return presented.toString();

@@ -191,6 +191,25 @@ describe("authentication and pinning", () => {
     expect(json.agents[0]!.error).toContain(`presented ${target.fingerprint}`);
   });
 
+  it("a token made while the agent runs works at once, for many concurrent callers", async () => {
+    const created = await agentCommand(["token", "create", "burst", "--data-dir", target.dataDir]);
+    const fresh = /--token (\S+)/.exec(created.stdout)![1]!;
+    const { connectAgent } = await import("../../client/fleet/connect.js");
+    const burstHome = await tempDir("home");
+    const connections = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        connectAgent({ name: "burst", address: target.address, token: fresh, fingerprint: target.fingerprint! }, burstHome, new Date(Date.now() + 5000)),
+      ),
+    );
+    const answers = await Promise.allSettled(
+      connections.map(
+        (c) => new Promise((resolve, reject) => c.client.getInventory({ refresh: false }, c.metadata, (error, inv) => (error ? reject(error) : resolve(inv)))),
+      ),
+    );
+    for (const c of connections) c.close();
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill("fulfilled"));
+  });
+
   it("a request with no token is refused", async () => {
     const { loadPackageDefinition, credentials, Metadata } = await import("@grpc/grpc-js");
     const { loadSync } = await import("@grpc/proto-loader");
