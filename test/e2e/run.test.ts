@@ -25,6 +25,8 @@ describe("berth run ssh --code -d, then ssh <run> with only the written ssh conf
     expect(result.stdout).toContain(`✓ ${run} is ready on gpu-1\n  ssh ${run}\n  vscode://vscode-remote/ssh-remote+${run}/workflow/src`);
     expect(run).toMatch(/^project-[0-9a-f]{4}$/);
 
+    const { stat } = await import("node:fs/promises");
+    expect((await stat(join(pc.berthHome, "ssh", "id_ed25519"))).mode & 0o777).toBe(0o600);
     const userConfig = await readFile(join(pc.home, ".ssh", "config"), "utf8");
     expect(userConfig).toBe(`Include ${join(pc.berthHome, "ssh", "config")}\n${original}`);
     const entry = await readFile(join(pc.berthHome, "ssh", "config"), "utf8");
