@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { saveFleet } from "../client/fleet/store.js";
-import { IMAGE, keypair, pollSsh, startRunBenchAgent } from "./run-support.js";
+import { bareSshdLogin, keypair, startRunBenchAgent } from "./run-support.js";
 import { CLIENT_BIN, median } from "./support.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 7);
@@ -45,19 +45,7 @@ async function main(): Promise<void> {
     berthTimes.push(run.ms);
     await execa("node", [CLIENT_BIN, "stop", `bench-${round}`, "--abort"], { env });
 
-    const script = [
-      "mkdir -p /run/sshd /root/.ssh",
-      `echo '${key.publicKey}' > /root/.ssh/authorized_keys`,
-      "ssh-keygen -q -t ed25519 -N '' -f /run/hostkey",
-      "exec /usr/sbin/sshd -D -e -p 10022 -h /run/hostkey -o PasswordAuthentication=no",
-    ].join(" && ");
-    const started = performance.now();
-    const bare = await execa("docker", ["run", "-d", "--rm", "-p", "127.0.0.1::10022", IMAGE, "sh", "-c", script]);
-    const id = String(bare.stdout).trim();
-    const port = Number(String((await execa("docker", ["port", id, "10022/tcp"])).stdout).split(":").pop());
-    await pollSsh(port, key.privateKey, ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "LogLevel=ERROR"]);
-    bareTimes.push(performance.now() - started);
-    await execa("docker", ["rm", "-f", id]);
+    bareTimes.push(await bareSshdLogin(key));
   }
   const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(", ");
   const ratio = median(berthTimes) / median(bareTimes);

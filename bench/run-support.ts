@@ -72,3 +72,26 @@ export async function rssKb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
 }
+
+/**
+ * The baseline both run benchmarks compare against: `docker run` of the same
+ * image starting sshd by hand, polled with ssh until a login works. Returns
+ * the milliseconds from `docker run` to the first login.
+ */
+export async function bareSshdLogin(key: { privateKey: string; publicKey: string }): Promise<number> {
+  const script = [
+    "mkdir -p /run/sshd /root/.ssh",
+    `echo '${key.publicKey}' > /root/.ssh/authorized_keys`,
+    "ssh-keygen -q -t ed25519 -N '' -f /run/hostkey",
+    "exec /usr/sbin/sshd -D -e -p 10022 -h /run/hostkey -o PasswordAuthentication=no",
+  ].join(" && ");
+  const started = performance.now();
+  const run = await execa("docker", ["run", "-d", "--rm", "-p", "127.0.0.1::10022", IMAGE, "sh", "-c", script]);
+  const id = String(run.stdout).trim();
+  const port = Number(String((await execa("docker", ["port", id, "10022/tcp"])).stdout).split(":").pop());
+  // The baseline cannot pin a key it never saw; only this benchmark ever skips the check.
+  await pollSsh(port, key.privateKey, ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "LogLevel=ERROR"]);
+  const elapsed = performance.now() - started;
+  await execa("docker", ["rm", "-f", id]);
+  return elapsed;
+}

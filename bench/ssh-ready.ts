@@ -4,11 +4,10 @@
  * until a login works. Both run in this one process, alternating, 7 times each.
  * Target: berth ≤ 1.3× the baseline.
  */
-import { execa } from "execa";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { IMAGE, keypair, pollSsh, startRunBenchAgent, startRunCall, untilReady } from "./run-support.js";
+import { bareSshdLogin, keypair, pollSsh, startRunBenchAgent, startRunCall, untilReady } from "./run-support.js";
 import { median } from "./support.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 7);
@@ -35,23 +34,7 @@ async function main(): Promise<void> {
         agent.connection.client.stopRun({ run: runId, timeoutSeconds: 2, abort: true }, agent.connection.metadata, (error) => (error ? reject(error) : resolve())),
       );
     }
-    // Baseline: the same image, sshd started by hand, host key unknown in advance.
-    {
-      const script = [
-        "mkdir -p /run/sshd /root/.ssh",
-        `echo '${key.publicKey}' > /root/.ssh/authorized_keys`,
-        "ssh-keygen -q -t ed25519 -N '' -f /run/hostkey",
-        "exec /usr/sbin/sshd -D -e -p 10022 -h /run/hostkey -o PasswordAuthentication=no",
-      ].join(" && ");
-      const started = performance.now();
-      const run = await execa("docker", ["run", "-d", "--rm", "-p", "127.0.0.1::10022", IMAGE, "sh", "-c", script]);
-      const id = String(run.stdout).trim();
-      const port = Number(String((await execa("docker", ["port", id, "10022/tcp"])).stdout).split(":").pop());
-      // The baseline cannot pin a key it never saw; only this benchmark ever skips the check.
-      await pollSsh(port, key.privateKey, ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "LogLevel=ERROR"]);
-      bareTimes.push(performance.now() - started);
-      await execa("docker", ["rm", "-f", id]);
-    }
+    bareTimes.push(await bareSshdLogin(key));
   }
   const berth = median(berthTimes);
   const bare = median(bareTimes);

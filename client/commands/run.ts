@@ -4,14 +4,13 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import { type ClientReadableStream, status } from "@grpc/grpc-js";
 import type { Command } from "commander";
-import { parseEndpoint } from "../../shared/address.js";
 import { type RunEvent, RunSpec } from "../../shared/gen/berth/v1/run.js";
 import { parseDuration } from "../../shared/durations.js";
 import { archiveCode } from "../code/archive.js";
 import { ExitCode, UsageError } from "../exit.js";
 import { connectAgent } from "../fleet/connect.js";
 import { queryFleet } from "../fleet/query.js";
-import { type FleetAgent, loadFleet } from "../fleet/store.js";
+import { agentHost, loadFleet } from "../fleet/store.js";
 import { berthHome } from "../home.js";
 import { createRunView } from "../render/run-view.js";
 import { runSession } from "../runs/session.js";
@@ -145,7 +144,7 @@ async function runCommand(workflow: string, options: RunOptions): Promise<number
     view.chosen(agent.name, candidate.reason);
     const replay = outcome.event;
     const session = runSession(
-      { home, agent: agent.name, agentHost: hostOf(agent), connection, runId: replay.runId, runName: spec.name },
+      { home, agent: agent.name, agentHost: agentHost(agent), connection, runId: replay.runId, runName: spec.name },
       call,
       { view, showCode: Boolean(options.code), detach: Boolean(options.detach) },
       replay,
@@ -176,10 +175,6 @@ function firstEvent(call: ClientReadableStream<RunEvent>): Promise<FirstOutcome>
   });
 }
 
-function hostOf(agent: FleetAgent): string {
-  const endpoint = parseEndpoint(agent.address, `${agent.name}.address`);
-  return endpoint.kind === "tcp" ? endpoint.host : "127.0.0.1";
-}
 
 /** `<folder>-<4 hex>`: short enough to type as `ssh <run>`, unique enough across a fleet. */
 function defaultRunName(dir: string): string {

@@ -2,14 +2,13 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { status } from "@grpc/grpc-js";
 import type { Command } from "commander";
-import { parseEndpoint } from "../../shared/address.js";
 import type { ArtifactChunk } from "../../shared/gen/berth/v1/agent.js";
 import { type Run, type RunEvent, RunState } from "../../shared/gen/berth/v1/run.js";
 import { parseDuration } from "../../shared/durations.js";
 import { ValidationError } from "../../shared/errors.js";
 import { ExitCode } from "../exit.js";
 import { connectAgent } from "../fleet/connect.js";
-import { type FleetAgent, loadFleet } from "../fleet/store.js";
+import { type FleetAgent, agentHost, loadFleet } from "../fleet/store.js";
 import { berthHome } from "../home.js";
 import { type RunView, createRunView, stateName } from "../render/run-view.js";
 import { formatTable } from "../render/table.js";
@@ -128,7 +127,7 @@ export function registerRunsCommands(program: Command, io: Output): void {
         failed: (message) => view.failed(message),
       };
       process.exitCode = await runSession(
-        { home, agent: located.agent.name, agentHost: hostOf(located.agent), connection: located.connection, runId: located.run.id, runName: located.run.name },
+        { home, agent: located.agent.name, agentHost: agentHost(located.agent), connection: located.connection, runId: located.run.id, runName: located.run.name },
         call,
         { view: quiet, showCode: Boolean(options.code), detach: false },
       );
@@ -232,7 +231,3 @@ function age(created: Date | undefined): string {
   return `${Math.round(seconds / 86400)}d`;
 }
 
-function hostOf(agent: FleetAgent): string {
-  const endpoint = parseEndpoint(agent.address, `${agent.name}.address`);
-  return endpoint.kind === "tcp" ? endpoint.host : "127.0.0.1";
-}

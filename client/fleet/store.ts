@@ -74,3 +74,9 @@ export async function saveFleet(home: string, agents: FleetAgent[]): Promise<voi
   await writeFile(`${path}.tmp`, stringify({ agents }), { mode: 0o600 });
   await rename(`${path}.tmp`, path);
 }
+
+/** The host a fleet entry reaches its agent at; a run's published ports are there unless the agent says otherwise. */
+export function agentHost(agent: FleetAgent): string {
+  const endpoint = parseEndpoint(agent.address, `${agent.name}.address`);
+  return endpoint.kind === "tcp" ? endpoint.host : "127.0.0.1";
+}
