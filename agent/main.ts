@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { Command, CommanderError, Option } from "commander";
 import Docker from "dockerode";
 import { OFFLINE_IMAGE, buildOfflineImage } from "./images/offline-build.js";
-import { BerthError } from "../shared/errors.js";
+import { BerthError, StatusCode } from "../shared/errors.js";
 import { BERTH_VERSION } from "../shared/version.js";
 import { parseEndpoint } from "../shared/address.js";
 import { advertisedAddress } from "./advertise.js";
@@ -109,7 +109,7 @@ function exitCodeFor(error: unknown): number {
   }
   if (error instanceof BerthError || error instanceof ConfigFileError) {
     process.stderr.write(`berth-agent: ${error.message}\n`);
-    return error instanceof ConfigFileError || (error instanceof BerthError && error.code === 3) ? 2 : 1;
+    return error instanceof ConfigFileError || (error instanceof BerthError && error.code === StatusCode.InvalidArgument) ? 2 : 1;
   }
   process.stderr.write(`berth-agent: ${(error as Error)?.message ?? String(error)}\n`);
   return 1;

@@ -73,6 +73,13 @@ export async function serveAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const runs = new RunManager({
     engine: createDockerEngine(docker),
+    validate: (spec) => {
+      try {
+        return spec ? validateSpec(spec) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     ledger,
     inventory: () => sampler.current(),
     config: {
@@ -86,13 +93,6 @@ export async function serveAgent(config: AgentConfig, log: Logger): Promise<Runn
     },
     log,
   });
-  runs.validate = (spec) => {
-    try {
-      return spec ? validateSpec(spec) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
   if (first.docker?.healthy) await runs.recover();
   else log.warn({ docker: first.docker }, "docker is down: runs are not recovered until the agent restarts with docker up");
 

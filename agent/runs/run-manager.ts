@@ -13,7 +13,8 @@ import { Labels, RUN_USER, absoluteWorkingDir, buildContainerSpec, reservationFr
 import { MARKER, Markers } from "./entry-script.js";
 import { EventLog } from "./event-log.js";
 import { OutputTailer, lastLines } from "./output-tailer.js";
-import { type RunRecord, isTerminal, loadRecords, outputDir, runDir, saveRecord, stateName } from "./run-record.js";
+import { isTerminal, runStateName as stateName } from "../../shared/run-state.js";
+import { type RunRecord, loadRecords, outputDir, runDir, saveRecord } from "./run-record.js";
 
 export interface RunManagerConfig {
   agentName: string;
@@ -35,6 +36,8 @@ export interface RunManagerLog {
 
 export interface RunManagerDeps {
   engine: ContainerEngine;
+  /** The RPC boundary's validator, to rebuild a recovered run's spec from its record (undefined if it no longer passes). */
+  validate: (spec: RunSpec | undefined) => ValidSpec | undefined;
   ledger: Ledger;
   inventory: () => Inventory;
   config: RunManagerConfig;
@@ -496,11 +499,8 @@ export class RunManager {
   }
 
   private specOf(record: RunRecord): ValidSpec | undefined {
-    return this.validate?.(record.run.spec);
+    return this.deps.validate(record.run.spec);
   }
-
-  /** Set by the wiring: the same validator as the RPC boundary, to rebuild a recovered run's spec. */
-  validate: ((spec: RunSpec | undefined) => ValidSpec | undefined) | undefined;
 
   private generateName(): string {
     for (;;) {

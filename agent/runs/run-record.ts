@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Run, RunState } from "../../shared/gen/berth/v1/run.js";
+import { Run } from "../../shared/gen/berth/v1/run.js";
 
 /**
  * `<data>/runs/<id>/run.json`: the run as last known, plus the host key seen so
@@ -49,16 +49,6 @@ export function loadRecords(dataDir: string): RunRecord[] {
     }
   }
   return records;
-}
-
-export const TERMINAL_STATES: ReadonlySet<RunState> = new Set([RunState.RUN_STATE_STOPPED, RunState.RUN_STATE_FAILED]);
-
-export function isTerminal(state: RunState): boolean {
-  return TERMINAL_STATES.has(state);
-}
-
-export function stateName(state: RunState): string {
-  return RunState[state].replace("RUN_STATE_", "").toLowerCase();
 }
 
 /** Host folder bind-mounted at /run/berth/output: the container appends its stdout and stderr there. */

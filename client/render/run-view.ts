@@ -1,4 +1,5 @@
 import { OutputStream, type PullProgress, type Ready, RunState, type RunEvent } from "../../shared/gen/berth/v1/run.js";
+import { runStateName as stateName } from "../../shared/run-state.js";
 
 export interface ReadyInfo {
   run: string;
@@ -21,9 +22,6 @@ export function vscodeUri(run: string, workingDir: string): string {
   return `vscode://vscode-remote/ssh-remote+${run}${workingDir || "/workflow"}`;
 }
 
-export function stateName(state: RunState): string {
-  return RunState[state].replace("RUN_STATE_", "").toLowerCase();
-}
 
 interface Streams {
   out: NodeJS.WritableStream & { isTTY?: boolean };
