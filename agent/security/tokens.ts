@@ -45,8 +45,9 @@ export async function createToken(dataDir: string, user: string): Promise<string
   tokens.push({ user, sha256: hashToken(token), created: new Date().toISOString() });
   const path = tokensFilePath(dataDir);
   // Written aside and renamed so that a running agent never reads half a file.
-  await writeFile(`${path}.tmp`, stringify({ tokens }), { mode: 0o600 });
-  await rename(`${path}.tmp`, path);
+  const aside = `${path}.${randomBytes(4).toString("hex")}.tmp`;
+  await writeFile(aside, stringify({ tokens }), { mode: 0o600 });
+  await rename(aside, path);
   return token;
 }
 

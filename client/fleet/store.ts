@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parse, stringify } from "yaml";
@@ -71,8 +72,9 @@ export async function saveFleet(home: string, agents: FleetAgent[]): Promise<voi
   const path = fleetPath(home);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   // Tokens live here, so the file is private; written aside and renamed so it is never half-written.
-  await writeFile(`${path}.tmp`, stringify({ agents }), { mode: 0o600 });
-  await rename(`${path}.tmp`, path);
+  const aside = `${path}.${randomBytes(4).toString("hex")}.tmp`;
+  await writeFile(aside, stringify({ agents }), { mode: 0o600 });
+  await rename(aside, path);
 }
 
 /** The host a fleet entry reaches its agent at; a run's published ports are there unless the agent says otherwise. */

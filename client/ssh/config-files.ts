@@ -1,6 +1,6 @@
-import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type HostEntry, removeHost, upsertHost, withInclude } from "./config-text.js";
 
 export interface SshPaths {
@@ -45,15 +45,19 @@ export async function addRunHost(
     knownHostsFile,
     controlPath: paths.controlPath,
   };
-  const current = await readFile(paths.config, "utf8").catch(() => "");
-  await writeFile(paths.config, upsertHost(current, entry), { mode: 0o600 });
-  await ensureInclude(paths.config);
+  await withLock(paths.config, async () => {
+    const current = await readFile(paths.config, "utf8").catch(() => "");
+    await writeFile(paths.config, upsertHost(current, entry), { mode: 0o600 });
+  });
+  await withLock(userSshConfigPath(), () => ensureInclude(paths.config));
 }
 
 export async function removeRunHost(home: string, alias: string): Promise<void> {
   const paths = sshPaths(home);
-  const current = await readFile(paths.config, "utf8").catch(() => undefined);
-  if (current !== undefined) await writeFile(paths.config, removeHost(current, alias), { mode: 0o600 });
+  await withLock(paths.config, async () => {
+    const current = await readFile(paths.config, "utf8").catch(() => undefined);
+    if (current !== undefined) await writeFile(paths.config, removeHost(current, alias), { mode: 0o600 });
+  });
   await rm(join(paths.knownHostsDir, alias), { force: true });
 }
 
@@ -68,4 +72,31 @@ async function ensureInclude(berthConfig: string): Promise<void> {
   await mkdir(join(homedir(), ".ssh"), { recursive: true, mode: 0o700 });
   await writeFile(path, next, { mode: current === undefined ? 0o600 : undefined });
   if (current === undefined) await chmod(path, 0o600);
+}
+
+/**
+ * Serializes read-modify-write of a config file across processes (several
+ * `berth run` may finish at once), with `<file>.lock` created exclusively. A
+ * lock older than 10 s is taken to be left by a crashed process.
+ */
+async function withLock<T>(file: string, work: () => Promise<T>): Promise<T> {
+  const lock = `${file}.lock`;
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: "wx", mode: 0o600 });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const age = await stat(lock).then((info) => Date.now() - info.mtimeMs, () => 0);
+      if (age > 10_000 || Date.now() > deadline) await rm(lock, { force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(lock, { force: true });
+  }
 }

@@ -52,8 +52,12 @@ describe("10 concurrent `berth run --cpu 2 -d` onto 2 agents with 4 allocatable 
       expect(failed.stderr).toMatch(/^berth: no agent can take this run:$/m);
       expect(failed.stderr).toMatch(/needs 2 cpu, has 0 free of 4/);
     }
-    const ps = JSON.parse((await pc.berth(["ps", "--json"])).stdout) as { runs: { agent: string }[] };
+    const ps = JSON.parse((await pc.berth(["ps", "--json"])).stdout) as { runs: { agent: string; name: string }[] };
     expect(ps.runs.filter((r) => r.agent === "cpu-a")).toHaveLength(2);
     expect(ps.runs.filter((r) => r.agent === "cpu-b")).toHaveLength(2);
+    // Four CLIs wrote their Host entries at the same moment: none may be lost.
+    const { readFile } = await import("node:fs/promises");
+    const config = await readFile(`${pc.berthHome}/ssh/config`, "utf8");
+    for (const run of ps.runs) expect(config).toContain(`Host ${run.name}\n`);
   });
 });
