@@ -10,3 +10,13 @@ export const ExitCode = {
 
 /** A mistake in how the command was called; exits 2. */
 export class UsageError extends Error {}
+
+/** A failure with its own exit code and the lines that explain it (one per agent for "no capacity"). */
+export class ExitError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -3,10 +3,9 @@ import { Command, CommanderError } from "commander";
 import { BerthError, StatusCode } from "../shared/errors.js";
 import { BERTH_VERSION } from "../shared/version.js";
 import { registerFleetCommands } from "./commands/fleet.js";
-import { ExitError, registerRunCommand } from "./commands/run.js";
+import { registerRunCommand } from "./commands/run.js";
 import { registerRunsCommands } from "./commands/runs.js";
-import { WorkflowFileError } from "./workflow/file.js";
-import { ExitCode, UsageError } from "./exit.js";
+import { ExitCode, ExitError, UsageError } from "./exit.js";
 
 function buildCli(): Command {
   const program = new Command("berth")
@@ -40,7 +39,7 @@ function exitCodeFor(error: unknown): number {
   const message = (error as Error)?.message ?? String(error);
   process.stderr.write(`berth: ${message}\n`);
   if (error instanceof ExitError) return error.exitCode;
-  if (error instanceof UsageError || error instanceof WorkflowFileError) return ExitCode.Usage;
+  if (error instanceof UsageError) return ExitCode.Usage;
   if (error instanceof BerthError) {
     if (error.code === StatusCode.InvalidArgument || error.code === StatusCode.NotFound) return ExitCode.Usage;
     if (error.code === StatusCode.ResourceExhausted) return ExitCode.NoCapacity;

@@ -15,7 +15,6 @@ import { type RunView, createRunView } from "../render/run-view.js";
 import { formatTable } from "../render/table.js";
 import { locateRun } from "../runs/locate.js";
 import { forgetRun } from "../runs/records.js";
-import { runSession } from "../runs/session.js";
 import { removeRunHost } from "../ssh/config-files.js";
 
 interface Output {
@@ -127,6 +126,7 @@ export function registerRunsCommands(program: Command, io: Output): void {
         note: (text) => view.note(text),
         failed: (message) => view.failed(message),
       };
+      const { runSession } = await import("../runs/session.js");
       process.exitCode = await runSession(
         { home, agent: located.agent.name, agentHost: agentHost(located.agent), connection: located.connection, runId: located.run.id, runName: located.run.name },
         call,

@@ -3,10 +3,11 @@ import { ValidationError } from "../../shared/errors.js";
 import { type Mapping, fieldPath, isMapping, readBoolean, readList, readMapping, readNonEmptyString, readNumber, readString, rejectUnknownKeys } from "../../shared/fields.js";
 import { RunSpec } from "../../shared/gen/berth/v1/run.js";
 import { validateSpec } from "../../shared/workflow/spec.js";
+import { UsageError } from "../exit.js";
 import { parseGpuFlag } from "./gpu-flag.js";
 
-/** A workflow file's bad value: `file:line: field: expected …, got …`. */
-export class WorkflowFileError extends Error {}
+/** A workflow file's bad value: `file:line: field: expected …, got …`; exits 2 like any usage error. */
+export class WorkflowFileError extends UsageError {}
 
 export const WORKFLOW_KEYS = ["name", "provider", "setup", "python", "env", "artifacts", "resources", "ports", "working_dir", "cache", "image"] as const;
 
