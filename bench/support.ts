@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 // dist/bench/support.js → repository root.
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const AGENT_BIN = join(ROOT, "dist", "agent", "main.js");
-export const CLIENT_BIN = join(ROOT, "dist", "client", "main.js");
+export const CLIENT_BIN = join(ROOT, "dist", "berth.mjs");
 
 export interface BenchAgent {
   name: string;

@@ -14,7 +14,7 @@ bash scripts/ensure-docker.sh
 ensure_npm_deps
 
 ln -sf "$PWD/dist/agent/main.js" /usr/local/bin/berth-agent
-ln -sf "$PWD/dist/client/main.js" /usr/local/bin/berth
+ln -sf "$PWD/dist/berth.mjs" /usr/local/bin/berth
 
 log "offline base image (debootstrap → docker import; a no-op when it exists)"
 berth-agent image build --offline

@@ -1,7 +1,6 @@
 import { execa } from "execa";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../support/fixtures.js";
+import { CLIENT_BIN } from "../support/processes.js";
 import { type Laptop, laptop } from "../support/e2e.js";
 
 const session = `berth-test-${process.pid}`;
@@ -33,7 +32,7 @@ describe("Ctrl-C in a real terminal (tmux)", () => {
   });
 
   it("asks `Stop the run? [y/N]`; answering N detaches and the run goes on", async () => {
-    const command = `cd ${pc.project} && HOME=${pc.home} BERTH_HOME=${pc.berthHome} node ${join(REPO_ROOT, "dist", "client", "main.js")} run ssh --name ttyrun; echo "exit=$?"; sleep 600`;
+    const command = `cd ${pc.project} && HOME=${pc.home} BERTH_HOME=${pc.berthHome} node ${CLIENT_BIN} run ssh --name ttyrun; echo "exit=$?"; sleep 600`;
     await tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "50", command);
     await screenUntil(/ttyrun is ready on tty-box/);
     await tmux("send-keys", "-t", session, "C-c");
@@ -48,7 +47,7 @@ describe("Ctrl-C in a real terminal (tmux)", () => {
 
   it("answering y stops the run", async () => {
     await execa("tmux", ["kill-session", "-t", session], { reject: false });
-    const command = `cd ${pc.project} && HOME=${pc.home} BERTH_HOME=${pc.berthHome} node ${join(REPO_ROOT, "dist", "client", "main.js")} attach ttyrun; echo "exit=$?"; sleep 600`;
+    const command = `cd ${pc.project} && HOME=${pc.home} BERTH_HOME=${pc.berthHome} node ${CLIENT_BIN} attach ttyrun; echo "exit=$?"; sleep 600`;
     await tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "50", command);
     await screenUntil(/ttyrun is ready on tty-box/);
     await tmux("send-keys", "-t", session, "C-c");

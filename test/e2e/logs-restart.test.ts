@@ -1,8 +1,7 @@
 import { execa } from "execa";
 import { createServer } from "node:net";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../support/fixtures.js";
+import { CLIENT_BIN } from "../support/processes.js";
 import { type Laptop, laptop } from "../support/e2e.js";
 import { removeAgentContainers, startRunAgent } from "../support/runs.js";
 
@@ -29,7 +28,7 @@ describe("berth logs -f across an agent restart", () => {
     ]);
     expect(started.exitCode).toBe(0);
 
-    const logs = execa("node", [join(REPO_ROOT, "dist", "client", "main.js"), "logs", "-f", "chatty"], { env: pc.env, cwd: pc.project, reject: false, all: true });
+    const logs = execa("node", [CLIENT_BIN, "logs", "-f", "chatty"], { env: pc.env, cwd: pc.project, reject: false, all: true });
     let output = "";
     logs.all!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     const until = async (pattern: RegExp, ms: number) => {

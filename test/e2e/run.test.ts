@@ -2,6 +2,7 @@ import { execa } from "execa";
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLIENT_BIN } from "../support/processes.js";
 import { type Laptop, laptop, readyRun } from "../support/e2e.js";
 
 describe("berth run ssh --code -d, then ssh <run> with only the written ssh config", () => {
@@ -114,7 +115,7 @@ describe("a workflow file", () => {
         "",
       ].join("\n"),
     );
-    const child = execa("node", [join(process.cwd(), "dist", "client", "main.js"), "run", "serve"], {
+    const child = execa("node", [CLIENT_BIN, "run", "serve"], {
       cwd: pc.project,
       env: pc.env,
       reject: false,

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { FAKE_BIN, REPO_ROOT } from "./fixtures.js";
 
 export const AGENT_BIN = join(REPO_ROOT, "dist", "agent", "main.js");
-export const CLIENT_BIN = join(REPO_ROOT, "dist", "client", "main.js");
+// The shipped CLI: the single-file bundle that `berth` runs.
+export const CLIENT_BIN = join(REPO_ROOT, "dist", "berth.mjs");
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `berth-${prefix}-`));
