@@ -2,7 +2,7 @@
 # Sets up and starts the main job on this machine: Docker, the offline base image, a local
 # berth-agent (TLS, token auth), and an ssh dev environment you can log into with `ssh quickstart`.
 # Idempotent: a second run reuses the agent, the image and the run.
-#   sudo bash scripts/quickstart.sh
+#   bash scripts/quickstart.sh        (as root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
