@@ -58,7 +58,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentServer {
     startRun: streaming<StartRunRequest, RunEvent>("StartRun", (request, user, signal) => {
       const raw = request.spec ?? RunSpec.create();
       const id = deps.runs.start(validateSpec(raw), raw, user);
-      return deps.runs.watchById(id, 0, true, signal);
+      return deps.runs.watch(id, 0, true, signal);
     }),
 
     watchRun: streaming<WatchRunRequest, RunEvent>("WatchRun", (request, _user, signal) =>

@@ -366,10 +366,6 @@ export class RunManager {
     return this.find(ref).events.read(afterSeq, follow, signal);
   }
 
-  watchById(id: string, afterSeq: number, follow: boolean, signal?: AbortSignal): AsyncGenerator<RunEvent> {
-    return this.watch(id, afterSeq, follow, signal);
-  }
-
   list(all: boolean): Run[] {
     return [...this.runs.values()]
       .filter((live) => all || !isTerminal(live.record.run.state))
