@@ -26,8 +26,8 @@ export function buildHint(image: string): string {
   if (image.startsWith("berth/offline:")) return `berth-agent image build --offline --tag ${image}`;
   const match = /^berth\/ssh:py([\d.]+)(-cuda)?$/.exec(image);
   if (match) {
-    const dir = match[2] ? "images/ssh-cuda" : "images/ssh";
-    return `docker build -t ${image} --build-arg PYTHON=${match[1]} ${dir}`;
+    const cuda = match[2] ? " --build-arg BASE=nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04" : "";
+    return `docker build -t ${image} --build-arg PYTHON=${match[1]}${cuda} images/ssh`;
   }
   return `docker pull ${image} (or build it), or set the run's image`;
 }

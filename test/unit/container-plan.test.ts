@@ -117,3 +117,14 @@ describe("output tail lines", () => {
     expect(lastLines("x\n\ny\n", 3)).toEqual(["x", "", "y"]);
   });
 });
+
+describe("image catalogue", () => {
+  it("picks the run's image, else the CPU or GPU template with the python filled in, and says how to build missing ones", async () => {
+    const { DEFAULT_CATALOGUE, buildHint, resolveImage } = await import("../../agent/images/catalogue.js");
+    expect(resolveImage(DEFAULT_CATALOGUE, { gpus: 0 })).toBe("berth/ssh:py3.11");
+    expect(resolveImage(DEFAULT_CATALOGUE, { gpus: 2, python: "3.10" })).toBe("berth/ssh:py3.10-cuda");
+    expect(resolveImage(DEFAULT_CATALOGUE, { gpus: 2, image: "my/own:tag" })).toBe("my/own:tag");
+    expect(buildHint("berth/ssh:py3.10-cuda")).toBe("docker build -t berth/ssh:py3.10-cuda --build-arg PYTHON=3.10 --build-arg BASE=nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04 images/ssh");
+    expect(buildHint("berth/offline:bookworm")).toBe("berth-agent image build --offline --tag berth/offline:bookworm");
+  });
+});
