@@ -4,6 +4,8 @@ import { type FileHandle, open } from "node:fs/promises";
 // Small enough that each chunk's strings stay in V8's young generation (cheap to collect).
 const READ_BYTES = 60 * 1024;
 const POLL_MS = 100;
+/** A line longer than this is handed over in pieces, so output without newlines cannot grow agent memory. */
+const MAX_LINE_BYTES = 64 * 1024;
 
 /**
  * Follows one output file of a run (the container appends to it through a
@@ -51,6 +53,15 @@ export class OutputTailer {
     const data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
     const lastNewline = data.lastIndexOf(10);
     if (lastNewline < 0) {
+      if (data.length >= MAX_LINE_BYTES) {
+        // Cut where a UTF-8 character starts, never inside one.
+        let cut = data.length;
+        while (cut > 0 && (data[cut - 1]! & 0xc0) === 0x80) cut--;
+        if (cut > 0 && data[cut - 1]! >= 0xc0) cut--;
+        this.carry = Buffer.from(data.subarray(cut));
+        this.emit(Buffer.concat([data.subarray(0, cut), Buffer.from("\n")]), cut);
+        return;
+      }
       this.carry = Buffer.from(data);
       return;
     }
