@@ -12,13 +12,6 @@ export interface Allocations {
   activeRuns(): number;
 }
 
-export const NO_ALLOCATIONS: Allocations = {
-  cores: () => 0,
-  memoryBytes: () => 0,
-  gpuHolder: () => "",
-  activeRuns: () => 0,
-};
-
 export interface AgentIdentity {
   name: string;
   version: string;

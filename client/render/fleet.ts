@@ -1,3 +1,4 @@
+import { formatCores } from "../../shared/resources/fit.js";
 import { formatSize } from "../../shared/sizes.js";
 import { Inventory } from "../../shared/gen/berth/v1/inventory.js";
 import type { AgentInventory } from "../fleet/query.js";
@@ -28,7 +29,7 @@ export function renderFleetTable(results: AgentInventory[]): string {
     return [
       agent.name,
       status,
-      cpu ? `${trim(cpu.allocatableCores - cpu.allocatedCores)}/${trim(cpu.allocatableCores)}` : "",
+      cpu ? `${formatCores(cpu.allocatableCores - cpu.allocatedCores)}/${formatCores(cpu.allocatableCores)}` : "",
       memory ? `${formatSize(Number(memory.bytesAllocatable - memory.bytesAllocated))}/${formatSize(Number(memory.bytesAllocatable))}` : "",
       summarizeGpus(inventory),
       inventory.gpuDriver?.driverVersion || "-",
@@ -61,7 +62,7 @@ export function renderAgentDetail(result: AgentInventory): string {
   lines.push(
     `  agent    ${inventory.agent?.version ?? ""}${inventory.agent?.interruptible ? " (interruptible)" : ""}${labels.length ? `  labels: ${labels.join(", ")}` : ""}`,
     `  host     ${host?.hostname ?? ""}  ${host?.os ?? ""}  kernel ${host?.kernel ?? ""}  ${host?.arch ?? ""}`,
-    `  cpu      ${cpu?.model ?? ""}  ${cpu?.cores ?? 0} cores, ${trim(cpu?.allocatableCores ?? 0)} allocatable, ${trim(cpu?.allocatedCores ?? 0)} allocated`,
+    `  cpu      ${cpu?.model ?? ""}  ${cpu?.cores ?? 0} cores, ${formatCores(cpu?.allocatableCores ?? 0)} allocatable, ${formatCores(cpu?.allocatedCores ?? 0)} allocated`,
     `  memory   ${formatSize(Number(memory?.bytesTotal ?? 0n))} total, ${formatSize(Number(memory?.bytesAllocatable ?? 0n))} allocatable, ${formatSize(Number(memory?.bytesAllocated ?? 0n))} allocated`,
     `  disk     ${disk?.path ?? ""}  ${formatSize(Number(disk?.bytesFree ?? 0n))} free of ${formatSize(Number(disk?.bytesTotal ?? 0n))}`,
     `  driver   ${gpuDriver?.vendor || "none"} ${gpuDriver?.driverVersion ?? ""}${gpuDriver?.cudaVersion ? `  CUDA ${gpuDriver.cudaVersion}` : ""}  ${gpuDriver?.healthy ? "healthy" : `unhealthy: ${gpuDriver?.error ?? ""}`}`,
@@ -87,8 +88,4 @@ export function renderAgentDetail(result: AgentInventory): string {
   const table = formatTable(["#", "NAME", "UUID", "MEMORY", "UTIL", "TEMP", "POWER", "PCI", "MIG", "RUN"], rows);
   lines.push("", ...table.split("\n").map((line) => `  ${line}`));
   return lines.join("\n");
-}
-
-function trim(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }

@@ -1,5 +1,5 @@
 import type { Inventory } from "../../shared/gen/berth/v1/inventory.js";
-import { type FitRequest, checkFit } from "../../shared/resources/fit.js";
+import { type FitRequest, checkFit, formatCores } from "../../shared/resources/fit.js";
 
 export interface Candidate {
   agent: string;
@@ -49,7 +49,7 @@ export function rankAgents(request: FitRequest, agents: { name: string; inventor
         fit.freeMemoryAfter,
         random(),
       ],
-      reason: `${gpuNote}${round(fit.freeCoresAfter)} cpu and ${(fit.freeMemoryAfter / 1024 ** 3).toFixed(1)}GB memory left after it${interruptible ? ", interruptible" : ""}`,
+      reason: `${gpuNote}${formatCores(fit.freeCoresAfter)} cpu and ${(fit.freeMemoryAfter / 1024 ** 3).toFixed(1)}GB memory left after it${interruptible ? ", interruptible" : ""}`,
     });
   }
   fitting.sort((a, b) => {
@@ -57,8 +57,4 @@ export function rankAgents(request: FitRequest, agents: { name: string; inventor
     return 0;
   });
   return { candidates: fitting.map(({ agent, reason }) => ({ agent, reason: `best fit: ${reason}` })), rejected };
-}
-
-function round(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }

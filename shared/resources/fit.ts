@@ -34,7 +34,7 @@ export function checkFit(request: FitRequest, capacity: FitCapacity): Fit {
     missing.push("this agent is interruptible and the run is not (set resources.interruptible to place it here)");
   }
   const freeCores = capacity.allocatableCores - capacity.allocatedCores;
-  if (request.cpu > freeCores + 1e-9) missing.push(`needs ${trim(request.cpu)} cpu, has ${trim(Math.max(0, freeCores))} free of ${trim(capacity.allocatableCores)}`);
+  if (request.cpu > freeCores + 1e-9) missing.push(`needs ${formatCores(request.cpu)} cpu, has ${formatCores(Math.max(0, freeCores))} free of ${formatCores(capacity.allocatableCores)}`);
   const freeMemory = capacity.allocatableMemoryBytes - capacity.allocatedMemoryBytes;
   if (request.memoryBytes > freeMemory) {
     missing.push(`needs ${formatSize(request.memoryBytes)} memory, has ${formatSize(Math.max(0, freeMemory))} free`);
@@ -63,6 +63,7 @@ export function checkFit(request: FitRequest, capacity: FitCapacity): Fit {
   };
 }
 
-function trim(value: number): string {
+/** Cores as people write them: `4`, `1.5`, `0.25`. */
+export function formatCores(value: number): string {
   return Number.isInteger(value) ? String(value) : String(Number(value.toFixed(2)));
 }
